@@ -1,0 +1,1 @@
+"""The synthetic pilot and the demo that runs on it."""

@@ -1,0 +1,93 @@
+"""Roster intake hooks: sources, verification, enrolment and pairing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from chelun.hookspecs import hookspec
+from chelun.models.roster import (
+    Branch,
+    BranchAssignment,
+    DriverProfile,
+    HomeVisit,
+    Pairing,
+    PhoneCheck,
+    SourceProfile,
+    VerificationOutcome,
+)
+
+
+class RosterSpec:
+    """Hooks of the roster intake capability."""
+
+    @hookspec
+    def chelun_source_profiles(self, register: Callable[[SourceProfile], None]) -> None:
+        """Contribute source profiles: the kinds of file an intake recognises by their headers.
+
+        Called once when an intake starts, for the province being ingested. Call
+        ``register(profile)`` for each profile; core registers the four usual kinds
+        (transport licensing, public security, party member database, village survey) and runs
+        last, so a plugin's profile named like a built-in one replaces it; when two profiles
+        fit a file equally, a plugin's wins. Contribution hook, not firstresult: every
+        implementation runs. Must not do I/O.
+        """
+
+    @hookspec
+    def chelun_branches(self, province: str, register: Callable[[Branch], None]) -> None:
+        """Contribute the party branches that member drivers of ``province`` can join.
+
+        Called once per enrolment run. Call ``register(branch)`` for each enterprise, mobile
+        (logistics park, enforcement unit) or grid branch. Codes must be stable across runs:
+        assignments refer to them. Contribution hook, not firstresult: every implementation
+        runs. May read the province's own directory (I/O allowed); must be idempotent.
+        """
+
+    @hookspec(firstresult=True)
+    def chelun_assign_branch(
+        self, driver: DriverProfile, branches: list[Branch]
+    ) -> BranchAssignment | None:
+        """Decide the branch of one member driver.
+
+        Called during enrolment for each member driver without a branch, with all branches the
+        province registered. Return a ``BranchAssignment`` naming a registered branch code and
+        the reason, or None to let the next implementation decide. firstresult: stops at the
+        first non-None result; core's default (enterprise branch of the driver's enterprise,
+        else the mobile branch of the home county, city or province) runs last. Must be pure:
+        no I/O, same answer for the same input.
+        """
+
+    @hookspec(firstresult=True)
+    def chelun_pair_drivers(
+        self, province: str, members: list[DriverProfile], drivers: list[DriverProfile]
+    ) -> list[Pairing] | None:
+        """Pair ordinary drivers with member drivers, who become their contact person.
+
+        Called once per enrolment run with the province's member drivers and its ordinary
+        drivers not yet paired. Return the new pairings (each ordinary driver at most once), or
+        None to let the next implementation decide. firstresult: stops at the first non-None
+        result; core's default pairs within the home county, each member with at most
+        ``pairing_cap`` drivers, runs last. Must be pure and deterministic.
+        """
+
+    @hookspec(firstresult=True)
+    def chelun_check_phones(
+        self, province: str, checks: list[PhoneCheck]
+    ) -> list[VerificationOutcome] | None:
+        """Verify drivers by phone (电话核实) through the province's provider.
+
+        Called by the verification run with a batch of drivers that the cross-source match did
+        not confirm. Return one outcome per check (confirmed, failed, unreachable); drivers
+        left out stay at the phone stage. Return None when this plugin has no provider.
+        firstresult: stops at the first non-None result. May do I/O (httpx, with timeouts);
+        must be safe to call again for the same batch.
+        """
+
+    @hookspec(firstresult=True)
+    def chelun_home_visits(self, province: str, drivers: list[str]) -> list[HomeVisit] | None:
+        """Report home-visit results (上门走访) for drivers waiting at the visit stage.
+
+        Called by the verification run with the codes of drivers whose phone check failed.
+        Return the visits the province's platform has recorded for any of them, or None when
+        this plugin keeps no visit records. firstresult: stops at the first non-None result.
+        May do I/O; must be safe to call again.
+        """

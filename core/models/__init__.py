@@ -1,0 +1,1 @@
+"""Pydantic models that cross the hooks, grouped by capability."""

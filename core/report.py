@@ -1,0 +1,90 @@
+"""Summary tables for people: figures only, no personal data."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+
+from chelun.divisions import divisions
+from chelun.roster.service import RosterSummary
+from rich.console import Console
+from rich.table import Table
+
+
+def _province_label(code: str) -> str:
+    return f"{code} {divisions().province_names.get(code, '')}".strip()
+
+
+def print_intake_summary(
+    console: Console, summaries: Sequence[RosterSummary], *, title: str = "Roster"
+) -> None:
+    """The roster's figures per province, then every source's row account."""
+    table = Table(title=title)
+    for column in ("province", "drivers", "members", "share", "merged", "phones ≠", "quarantined"):
+        table.add_column(column, justify="right" if column != "province" else "left")
+    totals = Counter[str]()
+    for summary in summaries:
+        quarantined = sum(a.quarantined for a in summary.accounts)
+        table.add_row(
+            _province_label(summary.province),
+            f"{summary.drivers:,}",
+            f"{summary.members:,}",
+            f"{summary.member_share:.1%}",
+            f"{summary.merged_from_several_sources:,}",
+            f"{summary.conflicting_phones:,}",
+            f"{quarantined:,}",
+        )
+        totals.update(
+            drivers=summary.drivers,
+            members=summary.members,
+            merged=summary.merged_from_several_sources,
+            phones=summary.conflicting_phones,
+            quarantined=quarantined,
+        )
+    if len(summaries) > 1:
+        share = totals["members"] / totals["drivers"] if totals["drivers"] else 0.0
+        table.add_row(
+            "all",
+            f"{totals['drivers']:,}",
+            f"{totals['members']:,}",
+            f"{share:.1%}",
+            f"{totals['merged']:,}",
+            f"{totals['phones']:,}",
+            f"{totals['quarantined']:,}",
+            style="bold",
+        )
+    table.caption = (
+        "share: members / drivers; merged: drivers found in more than one source; "
+        "phones ≠: drivers whose sources give different phones"
+    )
+    console.print(table)
+
+    reasons = sorted(
+        {reason for summary in summaries for a in summary.accounts for reason in a.reasons}
+    )
+    if reasons:
+        by_reason = Table(title="Quarantined rows by reason (roster quarantine lists each row)")
+        by_reason.add_column("reason")
+        for summary in summaries:
+            by_reason.add_column(summary.province, justify="right")
+        for reason in reasons:
+            by_reason.add_row(
+                reason,
+                *(f"{sum(a.reasons.get(reason, 0) for a in s.accounts):,}" for s in summaries),
+            )
+        console.print(by_reason)
+
+    accounts = Table(title="Rows in = on the roster + quarantined, per source")
+    for column in ("province", "source", "rows in", "on roster", "quarantined", "balanced"):
+        accounts.add_column(column, justify="left" if column in ("province", "source") else "right")
+    for summary in summaries:
+        for account in summary.accounts:
+            accounts.add_row(
+                summary.province,
+                account.source,
+                f"{account.rows_in:,}",
+                f"{account.on_roster:,}",
+                f"{account.quarantined:,}",
+                "yes" if account.balanced else "[bold red]NO[/]",
+            )
+    console.print(accounts)

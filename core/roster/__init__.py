@@ -1,0 +1,1 @@
+"""Roster intake: reading, normalising, linking and storing surveyed drivers."""

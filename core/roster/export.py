@@ -1,0 +1,120 @@
+"""Exports of a province's roster and quarantine, streamed as CSV.
+
+Without ``reveal`` every personal value is masked: ID numbers, phones, names, plates and
+political status (party membership). Row references (``NAME:ROW``) are not personal data.
+"""
+
+from __future__ import annotations
+
+import csv
+from itertools import groupby
+from typing import TextIO
+
+from chelun.privacy import mask_id, mask_name, mask_phone, mask_plate
+from chelun.storage.db import Database
+from sqlalchemy import text
+
+ROSTER_COLUMNS = (
+    "driver",
+    "id_number",
+    "name",
+    "phone",
+    "plate",
+    "enterprise",
+    "party_member",
+    "home_county",
+    "verification_stage",
+    "verification_outcome",
+    "branch",
+    "contact",
+    "sources",
+    "conflicts",
+)
+QUARANTINE_COLUMNS = ("source", "row", "reason")
+
+
+def driver_code(province: str, driver_id: int) -> str:
+    """The public code of a roster entry: province and a stable number, e.g. 32-0000042."""
+    return f"{province}-{driver_id:07d}"
+
+
+def export_roster(database: Database, province: str, out: TextIO, *, reveal: bool) -> int:
+    """Write the province's active roster as CSV; returns the number of drivers written."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ROSTER_COLUMNS)
+    query = text(
+        "SELECT d.id, d.id_number, d.name, d.phone, d.plate, d.enterprise, d.member, "
+        "d.home_county, d.verification_stage, d.verification_outcome, d.branch, d.contact, "
+        "d.phones, d.enterprises, s.source, s.row_no "
+        "FROM driver d JOIN source_record s ON s.province = d.province AND s.driver_key = d.key "
+        "WHERE d.province = :p AND d.status = 'active' ORDER BY d.id, s.source, s.row_no"
+    )
+    count = 0
+    with database.engine.connect() as connection:
+        rows = connection.execution_options(stream_results=True, yield_per=10_000).execute(
+            query, {"p": province}
+        )
+        for driver_id, group in groupby(rows, key=lambda row: row[0]):
+            records = list(group)
+            (
+                _,
+                id_number,
+                name,
+                phone,
+                plate,
+                enterprise,
+                member,
+                county,
+                stage,
+                outcome,
+                branch,
+                contact,
+                phones,
+                enterprises,
+                _,
+                _,
+            ) = records[0]
+            conflicts = ";".join(
+                f"{label}={n}"
+                for label, n in (("phone", phones), ("enterprise", enterprises))
+                if n and n > 1
+            )
+            writer.writerow(
+                (
+                    driver_code(province, driver_id),
+                    id_number if reveal else mask_id(id_number),
+                    name if reveal else mask_name(name),
+                    phone if reveal else mask_phone(phone),
+                    plate if reveal else mask_plate(plate),
+                    enterprise or "",
+                    (1 if member else 0) if reveal else "",
+                    county or "",
+                    stage,
+                    outcome,
+                    branch or "",
+                    driver_code(province, contact) if contact else "",
+                    ";".join(f"{r[14]}:{r[15]}" for r in records),
+                    conflicts,
+                )
+            )
+            count += 1
+    return count
+
+
+def export_quarantine(database: Database, province: str, out: TextIO) -> int:
+    """Write the province's quarantined rows (source, row, reason); returns how many."""
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(QUARANTINE_COLUMNS)
+    count = 0
+    with database.engine.connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT source, row_no, quarantine FROM source_record "
+                "WHERE province = :p AND quarantine IS NOT NULL ORDER BY source, row_no"
+            ),
+            {"p": province},
+        )
+        for source, row_no, reason in rows:
+            writer.writerow((source, row_no, reason))
+            count += 1
+    return count

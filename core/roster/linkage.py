@@ -1,0 +1,397 @@
+"""Linkage: which source records are the same driver, and the roster built from them.
+
+Records with a valid ID number are linked by it when staged. The rest (ID missing or invalid)
+are attributed here, afresh on every run so that the outcome depends only on what is staged:
+
+1. to a driver with a valid ID whose records share the name and enough other evidence: the ID
+   one typo away (3), a phone (2), a plate (2), the birth date in the damaged ID (1); a score of
+   2 or more that no other candidate matches wins, and the evidence is recorded on the record;
+2. else, records sharing a name and a phone or plate, one of them with no ID number at all,
+   form a driver of their own (no ID yet: verification will have to confirm them);
+3. else the record is quarantined with the reason (a damaged ID nothing corroborates goes to a
+   clerk to correct).
+
+The roster (``driver``) is then rebuilt from the records by one aggregate upsert: its values
+come from the most authoritative source that has them, its counts show where sources disagree,
+and each driver keeps its verification, branch and contact across runs. A driver left with no
+records is retired, not deleted. Everything after reading the pending records happens in one
+transaction, so a run that dies leaves the previous roster intact.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from chelun.divisions import divisions
+from chelun.roster.quarantine import (
+    AMBIGUOUS,
+    INVALID_ID_UNLINKED,
+    NAME_ONLY,
+    NO_IDENTITY,
+    UNREADABLE,
+    reason_text,
+)
+from chelun.storage.db import Database
+from sqlalchemy import Connection, text
+
+STAGING_QUARANTINE = tuple(f"q:{code}" for code in (UNREADABLE, NO_IDENTITY, NAME_ONLY))
+WEIGHTS = {"id": 3, "phone": 2, "plate": 2, "birth": 1}
+THRESHOLD = 2
+
+
+@dataclass
+class Candidate:
+    """What the valid-ID records of one driver say, for matching a pending record."""
+
+    phones: set[str] = field(default_factory=set)
+    plates: set[str] = field(default_factory=set)
+    birth: str | None = None
+
+
+@dataclass(frozen=True)
+class Pending:
+    source: str
+    row_no: int
+    name_key: str | None
+    id_status: str
+    id_cleaned: str | None
+    birth: str | None
+    phone: str | None
+    plate: str | None
+
+
+@dataclass(frozen=True)
+class LinkResult:
+    linked_by_evidence: int
+    drivers_without_id: int
+    quarantined: int
+    drivers_created: int
+    drivers_retired: int
+
+
+def one_typo_apart(damaged: str | None, valid: str) -> bool:
+    """True when ``damaged`` is ``valid`` with one character changed, dropped, added, or two
+    neighbours swapped: the typos a clerk makes copying an ID number."""
+    if not damaged or damaged == valid:
+        return False
+    if len(damaged) == len(valid):
+        diffs = [i for i, (a, b) in enumerate(zip(damaged, valid, strict=True)) if a != b]
+        if len(diffs) == 1:
+            return True
+        return (
+            len(diffs) == 2
+            and diffs[1] == diffs[0] + 1
+            and damaged[diffs[0]] == valid[diffs[1]]
+            and damaged[diffs[1]] == valid[diffs[0]]
+        )
+    if abs(len(damaged) - len(valid)) != 1:
+        return False
+    short, long = sorted((damaged, valid), key=len)
+    for i in range(len(long)):
+        if long[:i] + long[i + 1 :] == short:
+            return True
+    return False
+
+
+def _score(record: Pending, key: str, candidate: Candidate) -> tuple[int, list[str]]:
+    evidence = ["name"]
+    score = 0
+    if one_typo_apart(record.id_cleaned, key):
+        score += WEIGHTS["id"]
+        evidence.append("id~")
+    if record.phone and record.phone in candidate.phones:
+        score += WEIGHTS["phone"]
+        evidence.append("phone")
+    if record.plate and record.plate in candidate.plates:
+        score += WEIGHTS["plate"]
+        evidence.append("plate")
+    if record.birth and record.birth == candidate.birth:
+        score += WEIGHTS["birth"]
+        evidence.append("birth")
+    return score, evidence
+
+
+class _Clusters:
+    """Union-find over pending records that share a name and a phone, plate or damaged ID."""
+
+    def __init__(self) -> None:
+        self.parent: dict[int, int] = {}
+
+    def find(self, item: int) -> int:
+        root = self.parent.setdefault(item, item)
+        while root != self.parent[root]:
+            self.parent[root] = self.parent[self.parent[root]]
+            root = self.parent[root]
+        return root
+
+    def union(self, a: int, b: int) -> None:
+        ra, rb = self.find(a), self.find(b)
+        if ra != rb:
+            self.parent[max(ra, rb)] = min(ra, rb)
+
+
+def _date_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if isinstance(value, dt.date) else str(value)
+
+
+class Linker:
+    """Links one province's staged records and rebuilds its roster."""
+
+    def __init__(self, database: Database, province: str, actor: str) -> None:
+        self.database = database
+        self.province = province
+        self.actor = actor
+
+    def run(self) -> LinkResult:
+        with self.database.connect() as connection:
+            pending = self._pending(connection)
+            candidates = self._candidates(connection, {p.name_key for p in pending if p.name_key})
+            updates, stats = self._decide(pending, candidates)
+            self._write_links(connection, updates)
+            created, retired = self._rebuild_roster(connection)
+        return LinkResult(stats["evidence"], stats["no_id"], stats["quarantined"], created, retired)
+
+    def _pending(self, connection: Connection) -> list[Pending]:
+        rows = connection.execute(
+            text(
+                "SELECT source, row_no, name_key, id_status, id_cleaned, birth, phone, plate "
+                "FROM source_record WHERE province = :p AND id_status <> 'valid' "
+                "AND (link IS NULL OR link NOT IN :staged) ORDER BY source, row_no"
+            ).bindparams(_expanding("staged")),
+            {"p": self.province, "staged": list(STAGING_QUARANTINE)},
+        )
+        return [Pending(r[0], r[1], r[2], r[3], r[4], _date_text(r[5]), r[6], r[7]) for r in rows]
+
+    def _candidates(
+        self, connection: Connection, names: set[str]
+    ) -> dict[str, dict[str, Candidate]]:
+        by_name: dict[str, dict[str, Candidate]] = defaultdict(dict)
+        if not names:
+            return by_name
+        connection.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS link_names (k VARCHAR(100))"))
+        connection.execute(text("DELETE FROM link_names"))
+        connection.execute(
+            text("INSERT INTO link_names (k) VALUES (:k)"), [{"k": name} for name in names]
+        )
+        rows = connection.execute(
+            text(
+                "SELECT s.name_key, s.driver_key, s.phone, s.plate, s.birth FROM source_record s "
+                "WHERE s.province = :p AND s.id_status = 'valid' "
+                "AND s.name_key IN (SELECT k FROM link_names)"
+            ),
+            {"p": self.province},
+        )
+        for name_key, driver_key, phone, plate, birth in rows:
+            candidate = by_name[name_key].setdefault(driver_key, Candidate())
+            if phone:
+                candidate.phones.add(phone)
+            if plate:
+                candidate.plates.add(plate)
+            candidate.birth = candidate.birth or _date_text(birth)
+        connection.execute(text("DELETE FROM link_names"))
+        return by_name
+
+    def _decide(
+        self, pending: list[Pending], candidates: dict[str, dict[str, Candidate]]
+    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+        stats = {"evidence": 0, "no_id": 0, "quarantined": 0}
+        updates: list[dict[str, Any]] = []
+        unmatched: list[Pending] = []
+        for record in pending:
+            scored = sorted(
+                (
+                    (*_score(record, key, candidate), key)
+                    for key, candidate in candidates.get(record.name_key or "", {}).items()
+                ),
+                key=lambda item: (-item[0], item[2]),
+            )
+            best = scored[0] if scored else None
+            if best is None or best[0] < THRESHOLD:
+                unmatched.append(record)
+                continue
+            if len(scored) > 1 and scored[1][0] == best[0]:
+                tied = sum(1 for s in scored if s[0] == best[0])
+                updates.append(
+                    self._update(record, None, f"q:{AMBIGUOUS}", reason_text(AMBIGUOUS, str(tied)))
+                )
+                stats["quarantined"] += 1
+                continue
+            updates.append(self._update(record, best[2], "+".join(best[1]), None))
+            stats["evidence"] += 1
+        updates.extend(self._group_unmatched(unmatched, stats))
+        return updates, stats
+
+    def _group_unmatched(
+        self, records: list[Pending], stats: dict[str, int]
+    ) -> Iterable[dict[str, Any]]:
+        clusters = _Clusters()
+        first_seen: dict[tuple[str, str, str], int] = {}
+        for index, record in enumerate(records):
+            clusters.find(index)
+            for kind, value in (
+                ("phone", record.phone),
+                ("plate", record.plate),
+                ("id", record.id_cleaned),
+            ):
+                if value and record.name_key:
+                    key = (record.name_key, kind, value)
+                    if key in first_seen:
+                        clusters.union(first_seen[key], index)
+                    else:
+                        first_seen[key] = index
+        members: dict[int, list[int]] = defaultdict(list)
+        for index in range(len(records)):
+            members[clusters.find(index)].append(index)
+        for root, indexes in members.items():
+            group = [records[i] for i in indexes]
+            # A driver with no ID number yet (a village sheet often has none) gets an entry of
+            # its own; a damaged ID that nothing corroborates goes to a clerk to correct.
+            if any(r.id_status == "missing" and (r.phone or r.plate) for r in group):
+                anchor = records[root]
+                driver_key = f"nid:{anchor.source}:{anchor.row_no}"
+                evidence = "no-id:" + (
+                    "name+phone" if any(r.phone for r in group) else "name+plate"
+                )
+                for record in group:
+                    yield self._update(record, driver_key, evidence, None)
+                stats["no_id"] += 1
+                continue
+            for record in group:
+                stats["quarantined"] += 1
+                yield self._update(
+                    record,
+                    None,
+                    f"q:{INVALID_ID_UNLINKED}",
+                    reason_text(INVALID_ID_UNLINKED, record.id_status),
+                )
+
+    def _update(
+        self, record: Pending, driver_key: str | None, link: str, quarantine: str | None
+    ) -> dict[str, Any]:
+        return {
+            "p": self.province,
+            "s": record.source,
+            "r": record.row_no,
+            "k": driver_key,
+            "l": link,
+            "q": quarantine,
+        }
+
+    def _write_links(self, connection: Connection, updates: list[dict[str, Any]]) -> None:
+        if not updates:
+            return
+        connection.execute(
+            text(
+                "UPDATE source_record SET driver_key = :k, link = :l, quarantine = :q "
+                "WHERE province = :p AND source = :s AND row_no = :r"
+            ),
+            updates,
+        )
+
+    def _rebuild_roster(self, connection: Connection) -> tuple[int, int]:
+        params = {"p": self.province}
+        before = connection.execute(text("SELECT COALESCE(MAX(id), 0) FROM driver")).scalar_one()
+
+        def best(column: str) -> str:
+            # The value from the most authoritative source (lowest rank) that has one.
+            return f"SUBSTR(MIN(CAST(rank + 100 AS VARCHAR(3)) || {column}), 4)"
+
+        connection.execute(
+            text(
+                "INSERT INTO driver (province, key, id_number, name, birth, home_county, phone, "
+                "plate, enterprise, uscc, member, records, sources, phones, enterprises, status, "
+                "verification_stage, verification_outcome, updated_at) "
+                f"SELECT province, driver_key, MAX(id_number), {best('name')}, MIN(birth), "
+                f"SUBSTR(MAX(id_number), 1, 6), {best('phone')}, {best('plate')}, "
+                f"{best('enterprise')}, {best('uscc')}, "
+                "MAX(CASE WHEN member THEN 1 ELSE 0 END) = 1, COUNT(*), COUNT(DISTINCT source), "
+                "COUNT(DISTINCT phone), COUNT(DISTINCT enterprise), 'active', 'match', "
+                "'pending', CURRENT_TIMESTAMP "
+                "FROM source_record WHERE province = :p AND driver_key IS NOT NULL "
+                "GROUP BY province, driver_key "
+                "ON CONFLICT (province, key) DO UPDATE SET id_number = excluded.id_number, "
+                "name = excluded.name, birth = excluded.birth, "
+                "home_county = excluded.home_county, phone = excluded.phone, "
+                "plate = excluded.plate, enterprise = excluded.enterprise, "
+                "uscc = excluded.uscc, member = excluded.member, records = excluded.records, "
+                "sources = excluded.sources, phones = excluded.phones, "
+                "enterprises = excluded.enterprises, status = 'active', "
+                "updated_at = excluded.updated_at"
+            ),
+            params,
+        )
+        self._resolve_home_provinces(connection)
+        created = connection.execute(
+            text(
+                "INSERT INTO event (at, province, actor, entity, entity_key, kind, reason) "
+                "SELECT CURRENT_TIMESTAMP, province, :actor, 'driver', CAST(id AS VARCHAR(20)), "
+                "'roster.created', 'first found in the source records' "
+                "FROM driver WHERE province = :p AND id > :before"
+            ),
+            {**params, "actor": self.actor, "before": before},
+        ).rowcount
+        retired_ids = (
+            connection.execute(
+                text(
+                    "SELECT id FROM driver WHERE province = :p AND status = 'active' "
+                    "AND NOT EXISTS (SELECT 1 FROM source_record s "
+                    "WHERE s.province = driver.province AND s.driver_key = driver.key)"
+                ),
+                params,
+            )
+            .scalars()
+            .all()
+        )
+        if retired_ids:
+            connection.execute(
+                text("UPDATE driver SET status = 'retired' WHERE id = :id"),
+                [{"id": i} for i in retired_ids],
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO event (at, province, actor, entity, entity_key, kind, reason) "
+                    "VALUES (CURRENT_TIMESTAMP, :p, :actor, 'driver', :id, 'roster.retired', "
+                    "'no source record names this driver any more')"
+                ),
+                [{"p": self.province, "actor": self.actor, "id": str(i)} for i in retired_ids],
+            )
+        return created, len(retired_ids)
+
+    def _resolve_home_provinces(self, connection: Connection) -> None:
+        counties = (
+            connection.execute(
+                text(
+                    "SELECT DISTINCT home_county FROM driver WHERE province = :p "
+                    "AND home_county IS NOT NULL AND home_province IS NULL"
+                ),
+                {"p": self.province},
+            )
+            .scalars()
+            .all()
+        )
+        table = divisions()
+        updates = [
+            {"c": county, "hp": table.province_of(county)}
+            for county in counties
+            if table.province_of(county)
+        ]
+        if updates:
+            connection.execute(
+                text(
+                    "UPDATE driver SET home_province = :hp WHERE province = :p "
+                    "AND home_county = :c AND home_province IS NULL"
+                ).bindparams(p=self.province),
+                updates,
+            )
+
+
+def _expanding(name: str) -> Any:
+    from sqlalchemy import bindparam
+
+    return bindparam(name, expanding=True)

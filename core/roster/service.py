@@ -1,0 +1,187 @@
+"""The roster intake service: stage a province's sources, link them, account for every row.
+
+Plain Python over the storage layer, with no Prefect in it: flows call these steps as tasks, the
+tests call them directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import pluggy
+from chelun.models.roster import SourceProfile
+from chelun.plugin_manager import call_all
+from chelun.roster.linkage import Linker, LinkResult
+from chelun.roster.staging import SourceInput, Stager, StageResult
+from chelun.storage.db import Database
+from chelun.storage.tables import Event
+from sqlalchemy import text
+
+
+@dataclass(frozen=True)
+class SourceAccount:
+    """Rows in, rows on the roster and rows quarantined (by reason) for one source."""
+
+    source: str
+    profile: str
+    rows_in: int
+    on_roster: int
+    quarantined: int
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def balanced(self) -> bool:
+        return self.rows_in == self.on_roster + self.quarantined
+
+
+@dataclass(frozen=True)
+class RosterSummary:
+    """A province's roster in figures, computed from stored data."""
+
+    province: str
+    drivers: int
+    members: int
+    with_valid_id: int
+    merged_from_several_sources: int
+    conflicting_phones: int
+    conflicting_enterprises: int
+    accounts: list[SourceAccount]
+
+    @property
+    def member_share(self) -> float:
+        return self.members / self.drivers if self.drivers else 0.0
+
+
+def source_profiles(pm: pluggy.PluginManager) -> list[SourceProfile]:
+    """Profiles contributed by the province's plugins, plugins' first.
+
+    Core's defaults run last, so a plugin's profile named like a built-in one replaces it.
+    """
+    profiles: dict[str, SourceProfile] = {}
+
+    def register(profile: SourceProfile) -> None:
+        profiles.setdefault(profile.name, profile)
+
+    call_all(pm, "chelun_source_profiles", register=register)
+    return list(profiles.values())
+
+
+class RosterIntake:
+    """Intake for one province: its database, its plugin manager and who is acting."""
+
+    def __init__(
+        self,
+        database: Database,
+        pm: pluggy.PluginManager,
+        province: str,
+        *,
+        actor: str = "user",
+    ) -> None:
+        self.database = database
+        self.pm = pm
+        self.province = province
+        self.actor = actor
+
+    def stage(
+        self,
+        source: SourceInput,
+        *,
+        force: bool = False,
+        progress: Callable[[int], None] | None = None,
+    ) -> StageResult:
+        profiles = source_profiles(self.pm)
+        result = Stager(self.database, self.province, profiles, progress=progress).stage(
+            source, force=force
+        )
+        if not result.skipped:
+            with self.database.session() as session:
+                session.add(
+                    Event(
+                        province=self.province,
+                        actor=self.actor,
+                        entity="source",
+                        entity_key=f"{self.province}:{source.name}",
+                        kind="source.staged",
+                        reason=f"{result.rows} rows read as profile {result.profile}",
+                        data={
+                            "format": result.format,
+                            "encoding": result.encoding,
+                            "rows": result.rows,
+                        },
+                    )
+                )
+        return result
+
+    def link(self) -> LinkResult:
+        return Linker(self.database, self.province, self.actor).run()
+
+    def run(
+        self, sources: Sequence[SourceInput], *, force: bool = False
+    ) -> tuple[list[StageResult], LinkResult]:
+        staged = [self.stage(source, force=force) for source in sources]
+        return staged, self.link()
+
+    def accounts(self) -> list[SourceAccount]:
+        return source_accounts(self.database, self.province)
+
+    def summary(self) -> RosterSummary:
+        return roster_summary(self.database, self.province)
+
+
+def source_accounts(database: Database, province: str) -> list[SourceAccount]:
+    """Per source: rows read, rows on the roster, rows quarantined by reason."""
+    with database.connect() as connection:
+        totals = connection.execute(
+            text(
+                "SELECT f.name, f.profile, f.rows, "
+                "SUM(CASE WHEN s.driver_key IS NOT NULL THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN s.quarantine IS NOT NULL THEN 1 ELSE 0 END) "
+                "FROM source_file f LEFT JOIN source_record s "
+                "ON s.province = f.province AND s.source = f.name "
+                "WHERE f.province = :p GROUP BY f.name, f.profile, f.rows ORDER BY f.name"
+            ),
+            {"p": province},
+        ).all()
+        reasons = connection.execute(
+            text(
+                "SELECT source, SUBSTR(link, 3), COUNT(*) FROM source_record "
+                "WHERE province = :p AND quarantine IS NOT NULL GROUP BY source, SUBSTR(link, 3)"
+            ),
+            {"p": province},
+        ).all()
+    by_source: dict[str, dict[str, int]] = {}
+    for source, reason, count in reasons:
+        by_source.setdefault(source, {})[reason] = count
+    return [
+        SourceAccount(
+            name, profile, rows, int(on or 0), int(quarantined or 0), by_source.get(name, {})
+        )
+        for name, profile, rows, on, quarantined in totals
+    ]
+
+
+def roster_summary(database: Database, province: str) -> RosterSummary:
+    with database.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT COUNT(*), SUM(CASE WHEN member THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN id_number IS NOT NULL THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN sources > 1 THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN phones > 1 THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN enterprises > 1 THEN 1 ELSE 0 END) "
+                "FROM driver WHERE province = :p AND status = 'active'"
+            ),
+            {"p": province},
+        ).one()
+    drivers, members, valid, merged, phones, enterprises = (int(v or 0) for v in row)
+    return RosterSummary(
+        province,
+        drivers,
+        members,
+        valid,
+        merged,
+        phones,
+        enterprises,
+        source_accounts(database, province),
+    )

@@ -1,0 +1,334 @@
+"""Staging: a source file's rows, normalised, upserted into ``source_record``.
+
+A row is staged in one of three states: linked by its valid ID number (``link = 'id'``),
+quarantined on its own (``link = 'q:<reason>'``: unreadable, or nothing that identifies anyone)
+or pending (``link`` NULL) for the linkage step to attribute. Rows are upserted by
+(province, source, row), in committed batches, and stamped with the staging run; rows of the
+source that the run did not write (the file shrank) are deleted at the end. Staging a file again
+is therefore idempotent, and a staging that was killed is simply done again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from chelun.models.roster import SourceProfile
+from chelun.roster.normalise import (
+    normalise_id,
+    normalise_name,
+    normalise_phone,
+    normalise_plate,
+    normalise_uscc,
+    parse_member,
+)
+from chelun.roster.profiles import ColumnMap, detect, load_mapping
+from chelun.roster.quarantine import NAME_ONLY, NO_IDENTITY, UNREADABLE, reason_text
+from chelun.roster.readers import open_table
+from chelun.storage.db import Database
+from chelun.storage.tables import SourceFile, SourceRecord
+from sqlalchemy import delete, select, update
+
+BATCH_ROWS = 20_000
+#: Fields that are kept as attributes, not columns of their own.
+ATTRIBUTE_FIELDS = (
+    "qualification",
+    "licence_class",
+    "address",
+    "political_status",
+    "party_org",
+    "serial",
+    "remarks",
+)
+COLUMNS = (
+    "province",
+    "source",
+    "row_no",
+    "rank",
+    "name",
+    "name_key",
+    "id_number",
+    "id_status",
+    "id_cleaned",
+    "birth",
+    "phone",
+    "plate",
+    "enterprise",
+    "uscc",
+    "member",
+    "attributes",
+    "driver_key",
+    "link",
+    "quarantine",
+    "staged_run",
+)
+
+
+@dataclass(frozen=True)
+class SourceInput:
+    """One file to ingest: its name in provenance, its path and an optional mapping file."""
+
+    name: str
+    path: Path
+    mapping: Path | None = None
+
+
+@dataclass(frozen=True)
+class StageResult:
+    source: str
+    path: Path
+    profile: str
+    format: str
+    encoding: str | None
+    rows: int
+    skipped: bool
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def record_rows(
+    province: str, source: str, run: str, columns: ColumnMap, rows: Iterator[Any]
+) -> Iterator[tuple[Any, ...]]:
+    """Normalise a reader's rows into ``source_record`` tuples (in ``COLUMNS`` order).
+
+    The hot loop of intake: it runs once per row of every file, so lookups are hoisted into
+    locals and absent columns read from a constant empty cell.
+    """
+    fields = columns.fields
+    profile: SourceProfile = columns.profile
+    rank = profile.rank
+    all_members = profile.all_members
+    width = max([*fields.values(), *columns.extras, -1]) + 1
+    # A column the file lacks reads from index ``width``: the empty cell appended below.
+    i_name, i_id, i_phone, i_plate, i_enterprise, i_uscc, i_status, i_flag = (
+        fields.get(f, width)
+        for f in (
+            "name",
+            "id_number",
+            "phone",
+            "plate",
+            "enterprise",
+            "uscc",
+            "political_status",
+            "member_flag",
+        )
+    )
+    has_uscc = "uscc" in fields
+    has_member_columns = "political_status" in fields or "member_flag" in fields
+    attribute_columns = [
+        (field, fields[field]) for field in ATTRIBUTE_FIELDS if field in fields
+    ] + [(header, index) for index, header in columns.extras.items()]
+    dumps = orjson.dumps
+    name_of, id_of, phone_of, plate_of = (
+        normalise_name,
+        normalise_id,
+        normalise_phone,
+        normalise_plate,
+    )
+    for number, cells, problem in rows:
+        if cells is None:
+            yield (
+                province,
+                source,
+                number,
+                rank,
+                None,
+                None,
+                None,
+                "missing",
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                None,
+                f"q:{UNREADABLE}",
+                reason_text(UNREADABLE, problem or ""),
+                run,
+            )
+            continue
+        overflow = len(cells) - width
+        if overflow < 0:
+            cells = cells + [""] * (1 - overflow)
+        else:
+            cells = [*cells, ""]
+        name, name_key = name_of(cells[i_name])
+        ident = id_of(cells[i_id])
+        phone = phone_of(cells[i_phone])[0]
+        plate = plate_of(cells[i_plate])[0]
+        uscc = normalise_uscc(cells[i_uscc])[0] if has_uscc else None
+        if all_members:
+            member: bool | None = True
+        elif has_member_columns:
+            member = parse_member(cells[i_status] or None, cells[i_flag] or None)
+        else:
+            member = None
+        attributes = {key: cells[i] for key, i in attribute_columns if cells[i]}
+        if overflow > 0:
+            attributes["unnamed columns"] = "|".join(cells[width:-1])
+        if ident.value is not None:
+            driver_key, link, quarantine, cleaned = ident.value, "id", None, None
+        else:
+            driver_key, cleaned = None, ident.cleaned or None
+            if name_key is None:
+                link = f"q:{NO_IDENTITY}"
+                quarantine = reason_text(NO_IDENTITY, ident.status)
+            elif ident.status == "missing" and phone is None and plate is None:
+                link, quarantine = f"q:{NAME_ONLY}", reason_text(NAME_ONLY, "")
+            else:
+                link, quarantine = None, None
+        yield (
+            province,
+            source,
+            number,
+            rank,
+            name,
+            name_key,
+            ident.value,
+            ident.status,
+            cleaned,
+            ident.birth.isoformat() if ident.birth else None,
+            phone,
+            plate,
+            cells[i_enterprise] or None,
+            uscc,
+            member,
+            dumps(attributes).decode() if attributes else None,
+            driver_key,
+            link,
+            quarantine,
+            run,
+        )
+
+
+def _upsert_sql(database: Database) -> str:
+    marks = ", ".join("?" if database.is_sqlite else "%s" for _ in COLUMNS)
+    keys = ("province", "source", "row_no")
+    updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in keys)
+    return (
+        f"INSERT INTO source_record ({', '.join(COLUMNS)}) VALUES ({marks}) "
+        f"ON CONFLICT (province, source, row_no) DO UPDATE SET {updates}"
+    )
+
+
+class Stager:
+    """Stages source files of one province."""
+
+    def __init__(
+        self,
+        database: Database,
+        province: str,
+        profiles: list[SourceProfile],
+        *,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
+        self.database = database
+        self.province = province
+        self.profiles = profiles
+        self.progress = progress
+
+    def stage(self, source: SourceInput, *, force: bool = False) -> StageResult:
+        """Stage one file; a file already staged unchanged is skipped unless ``force``.
+
+        Raises ``SourceReadError`` or ``ProfileError`` before anything is written when the file
+        cannot be read or recognised.
+        """
+        digest = file_digest(source.path)
+        with open_table(source.path) as table:
+            where = f"{source.path} (source {source.name!r})"
+            if source.mapping is not None:
+                columns = load_mapping(source.mapping, table.headers, where)
+            else:
+                columns = detect(table.headers, self.profiles, where)
+            with self.database.session() as session:
+                known = session.scalars(
+                    select(SourceFile).where(
+                        SourceFile.province == self.province, SourceFile.name == source.name
+                    )
+                ).one_or_none()
+                if (
+                    not force
+                    and known is not None
+                    and known.status == "staged"
+                    and known.sha256 == digest
+                    and known.profile == columns.profile.name
+                ):
+                    return StageResult(
+                        source.name,
+                        source.path,
+                        known.profile,
+                        known.format,
+                        known.encoding,
+                        known.rows,
+                        skipped=True,
+                    )
+                if known is None:
+                    known = SourceFile(province=self.province, name=source.name)
+                    session.add(known)
+                known.path = str(source.path)
+                known.sha256 = digest
+                known.profile = columns.profile.name
+                known.format = table.format
+                known.encoding = table.encoding
+                known.status = "staging"
+                known.rows = 0
+                known.blank_rows = 0
+            run = uuid.uuid4().hex[:12]
+            rows = self._write(source.name, run, columns, table.rows())
+            blank_rows = table.blank_rows
+        with self.database.session() as session:
+            session.execute(
+                delete(SourceRecord).where(
+                    SourceRecord.province == self.province,
+                    SourceRecord.source == source.name,
+                    SourceRecord.staged_run != run,
+                )
+            )
+            session.execute(
+                update(SourceFile)
+                .where(SourceFile.province == self.province, SourceFile.name == source.name)
+                .values(status="staged", rows=rows, blank_rows=blank_rows)
+            )
+        return StageResult(
+            source.name,
+            source.path,
+            columns.profile.name,
+            table.format,
+            table.encoding,
+            rows,
+            skipped=False,
+        )
+
+    def _write(self, source: str, run: str, columns: ColumnMap, rows: Iterator[Any]) -> int:
+        sql = _upsert_sql(self.database)
+        count = 0
+        batch: list[tuple[Any, ...]] = []
+        for record in record_rows(self.province, source, run, columns, rows):
+            batch.append(record)
+            if len(batch) >= BATCH_ROWS:
+                count += self._flush(sql, batch)
+                batch = []
+        if batch:
+            count += self._flush(sql, batch)
+        return count
+
+    def _flush(self, sql: str, batch: list[tuple[Any, ...]]) -> int:
+        with self.database.engine.begin() as connection:
+            connection.exec_driver_sql(sql, batch)
+        if self.progress is not None:
+            self.progress(len(batch))
+        return len(batch)

@@ -1,0 +1,46 @@
+"""Settings: environment variables prefixed ``CHELUN_``, or a ``.env`` file in the working dir."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where chelun keeps its data and which plugins it loads."""
+
+    model_config = SettingsConfigDict(env_prefix="CHELUN_", env_file=".env", extra="ignore")
+
+    home: Path = Field(
+        default=Path(".chelun"),
+        description="Folder for the embedded database, Prefect's state and generated files.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default: SQLite file chelun.db in the home folder.",
+    )
+    load_plugins: str | None = Field(
+        default=None,
+        description="Comma-separated allow-list of plugin names; unset loads every plugin.",
+    )
+    block_plugins: str = Field(
+        default="", description="Comma-separated plugin names never to load."
+    )
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.home / 'chelun.db').resolve()}"
+
+    @property
+    def allowed_plugins(self) -> set[str] | None:
+        if self.load_plugins is None:
+            return None
+        return {name.strip() for name in self.load_plugins.split(",") if name.strip()}
+
+    @property
+    def blocked_plugins(self) -> set[str]:
+        return {name.strip() for name in self.block_plugins.split(",") if name.strip()}

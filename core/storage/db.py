@@ -1,0 +1,107 @@
+"""The database: SQLite embedded by default, PostgreSQL by URL; migrated with Alembic."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from chelun.settings import Settings
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers (reports, exports) run while an intake writes; NORMAL sync is safe in
+    # WAL mode (a crash loses at most the last transactions, never corrupts).
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA cache_size=-262144")
+    cursor.execute("PRAGMA temp_store=MEMORY")
+    cursor.close()
+
+
+def alembic_config(url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+class Database:
+    """An engine and a session factory for one database URL."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        if self.is_sqlite:
+            path = url.split("///", 1)[-1]
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine: Engine = create_engine(url)
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        else:
+            self.engine = create_engine(url, pool_pre_ping=True)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.sessions.begin() as session:
+            yield session
+
+    @contextmanager
+    def connect(self) -> Iterator[Connection]:
+        with self.engine.begin() as connection:
+            yield connection
+
+    def current_revision(self) -> str | None:
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+
+    def head_revision(self) -> str | None:
+        return ScriptDirectory.from_config(alembic_config(self.url)).get_current_head()
+
+    def upgrade(self) -> None:
+        """Apply every pending migration."""
+        config = alembic_config(self.url)
+        with self.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+    def ensure_schema(self) -> None:
+        """Migrate a fresh or older embedded database; a server database must be upgraded.
+
+        PostgreSQL is shared by operators: its schema changes only through ``chelun db
+        upgrade``, so a pending migration there is an error that says so.
+        """
+        current = self.current_revision()
+        if current == self.head_revision():
+            return
+        if self.is_sqlite:
+            self.upgrade()
+            return
+        raise RuntimeError(
+            f"the database at {self.engine.url.render_as_string(hide_password=True)} is at "
+            f"revision {current or 'none'}, not {self.head_revision()}: run `chelun db upgrade`"
+        )
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def open_database(settings: Settings | None = None, *, migrate: bool = True) -> Database:
+    """The configured database, migrated when it is the embedded one."""
+    settings = settings or Settings()
+    database = Database(settings.resolved_database_url)
+    if migrate:
+        database.ensure_schema()
+    return database

@@ -1,0 +1,3 @@
+"""Jiangsu (江苏, 32): Zhenjiang's grid model of branches."""
+
+PROVINCES = ("32",)
