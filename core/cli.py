@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.console import Console
+
 from chelun.divisions import resolve_province
 from chelun.offline import configure_prefect
 from chelun.plugin_manager import PluginError, PluginHost
 from chelun.roster.profiles import ProfileError
 from chelun.roster.readers import SourceReadError
 from chelun.settings import Settings
-from rich.console import Console
 
 app = typer.Typer(
     help="chelun: roster intake, grievances, claims and recognition for truck drivers' bodies.",
@@ -102,9 +103,10 @@ def intake(
     Each file's kind is recognised from its headers; re-running with the same or updated files
     is safe: unchanged files are skipped, changed ones replace what they said before.
     """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     from chelun.roster.service import RosterIntake
     from chelun.roster.staging import SourceInput
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     code = _province(province)
     files = _pairs(sources, "source")

@@ -20,6 +20,7 @@ from types import ModuleType
 from typing import Any
 
 import pluggy
+
 from chelun.hookspecs import SPEC_CLASSES
 from chelun.settings import Settings
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 
-from chelun.divisions import divisions
-from chelun.roster.service import RosterSummary
 from rich.console import Console
 from rich.table import Table
+
+from chelun.divisions import divisions
+from chelun.roster.service import RosterSummary
 
 
 def _province_label(code: str) -> str:

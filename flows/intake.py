@@ -9,14 +9,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from prefect import flow, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
 from chelun.plugin_manager import PluginHost
 from chelun.roster.service import RosterIntake, roster_summary
 from chelun.roster.staging import SourceInput
 from chelun.settings import Settings
 from chelun.storage.db import open_database
-from prefect import flow, task
-from prefect.artifacts import create_table_artifact
-from prefect.cache_policies import NO_CACHE
 
 
 def _intake(province: str, actor: str) -> RosterIntake:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
 from chelun.hookspecs import SPEC_CLASSES
 
 HOOKS_DOC = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from rich.console import Console
+
 from chelun.demo.synthetic import generate_province
 from chelun.divisions import PILOT_PROVINCES
 from chelun.roster.service import RosterSummary
 from chelun.settings import Settings
-from rich.console import Console
 
 #: How the demo splits its drivers over the pilot provinces.
 PROVINCE_WEIGHTS = {"32": 0.40, "51": 0.30, "52": 0.15, "62": 0.15}

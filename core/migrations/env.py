@@ -1,8 +1,9 @@
 """Alembic environment: migrations run on the connection chelun hands over."""
 
 from alembic import context
-from chelun.storage.tables import Base
 from sqlalchemy import create_engine
+
+from chelun.storage.tables import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -10,9 +10,10 @@ import csv
 from itertools import groupby
 from typing import TextIO
 
+from sqlalchemy import text
+
 from chelun.privacy import mask_id, mask_name, mask_phone, mask_plate
 from chelun.storage.db import Database
-from sqlalchemy import text
 
 ROSTER_COLUMNS = (
     "driver",

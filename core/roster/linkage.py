@@ -26,6 +26,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import Connection, text
+
 from chelun.divisions import divisions
 from chelun.roster.quarantine import (
     AMBIGUOUS,
@@ -36,7 +38,6 @@ from chelun.roster.quarantine import (
     reason_text,
 )
 from chelun.storage.db import Database
-from sqlalchemy import Connection, text
 
 STAGING_QUARANTINE = tuple(f"q:{code}" for code in (UNREADABLE, NO_IDENTITY, NAME_ONLY))
 WEIGHTS = {"id": 3, "phone": 2, "plate": 2, "birth": 1}

@@ -10,13 +10,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import pluggy
+from sqlalchemy import text
+
 from chelun.models.roster import SourceProfile
 from chelun.plugin_manager import call_all
 from chelun.roster.linkage import Linker, LinkResult
 from chelun.roster.staging import SourceInput, Stager, StageResult
 from chelun.storage.db import Database
 from chelun.storage.tables import Event
-from sqlalchemy import text
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+from sqlalchemy import delete, select, update
+
 from chelun.models.roster import SourceProfile
 from chelun.roster.normalise import (
     normalise_id,
@@ -32,7 +34,6 @@ from chelun.roster.quarantine import NAME_ONLY, NO_IDENTITY, UNREADABLE, reason_
 from chelun.roster.readers import open_table
 from chelun.storage.db import Database
 from chelun.storage.tables import SourceFile, SourceRecord
-from sqlalchemy import delete, select, update
 
 BATCH_ROWS = 20_000
 #: Fields that are kept as attributes, not columns of their own.

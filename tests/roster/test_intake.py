@@ -8,6 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select, text
+
 from chelun.demo.synthetic import generate_province
 from chelun.plugin_manager import PluginHost
 from chelun.roster.export import export_quarantine, export_roster
@@ -16,7 +18,6 @@ from chelun.roster.staging import SourceInput
 from chelun.settings import Settings
 from chelun.storage.db import Database
 from chelun.storage.tables import Driver, Event, SourceRecord
-from sqlalchemy import select, text
 
 
 def check_digit(first17: str) -> str:
