@@ -139,8 +139,10 @@ def intake(
                 )
                 note = "unchanged, skipped" if result.skipped else f"{result.rows:,} rows"
                 err.print(f"{name}: {result.profile} profile, {note}", highlight=False)
-            progress.add_task("linking", total=None)
+            progress.add_task("linking, verifying, enrolling", total=None)
             intake.link()
+            intake.verify()
+            intake.enrol(cap=settings.pairing_cap)
     except (SourceReadError, ProfileError, PluginError) as exc:
         raise fail(str(exc)) from None
     from chelun.report import print_intake_summary
@@ -187,6 +189,76 @@ def roster_quarantine(
         raise fail(f"unknown format {format!r}: csv is supported", 2)
     code = _province(province)
     export_quarantine(_database(_settings()), code, sys.stdout)
+
+
+@roster_app.command("verify")
+def roster_verify(province: ProvinceOption) -> None:
+    """Move drivers through verification: cross-source match, phone check, home visit."""
+    from chelun.report import print_intake_summary
+    from chelun.roster.service import RosterIntake, roster_summary
+
+    code = _province(province)
+    settings = _settings()
+    database = _database(settings)
+    try:
+        RosterIntake(database, PluginHost(settings).manager(code), code, actor="user:cli").verify()
+    except PluginError as exc:
+        raise fail(str(exc)) from None
+    print_intake_summary(out, [roster_summary(database, code)])
+
+
+@roster_app.command("enrol")
+def roster_enrol(province: ProvinceOption) -> None:
+    """Enrol member drivers into branches and pair ordinary drivers with a member driver."""
+    from chelun.report import print_intake_summary
+    from chelun.roster.service import RosterIntake, roster_summary
+
+    code = _province(province)
+    settings = _settings()
+    database = _database(settings)
+    try:
+        RosterIntake(database, PluginHost(settings).manager(code), code, actor="user:cli").enrol(
+            cap=settings.pairing_cap
+        )
+    except PluginError as exc:
+        raise fail(str(exc)) from None
+    print_intake_summary(out, [roster_summary(database, code)])
+
+
+@roster_app.command("visits")
+def roster_visits(
+    province: ProvinceOption,
+    path: Annotated[
+        Path, typer.Argument(help="CSV with columns driver, outcome, visited_on, visitor, detail.")
+    ],
+) -> None:
+    """Record home-visit results (上门走访) for drivers waiting at the visit stage."""
+    import csv
+
+    from pydantic import ValidationError
+
+    from chelun.models.roster import HomeVisit
+    from chelun.roster.verification import Verification
+
+    code = _province(province)
+    visits = []
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for number, row in enumerate(csv.DictReader(handle), start=1):
+                try:
+                    visits.append(HomeVisit.model_validate(row))
+                except ValidationError as exc:
+                    fields = ", ".join(str(e["loc"][0]) for e in exc.errors())
+                    raise fail(f"{path}: row {number}: invalid or missing {fields}", 2) from None
+    except OSError as exc:
+        raise fail(f"{path}: cannot read: {exc.strerror}", 2) from None
+    settings = _settings()
+    database = _database(settings)
+    verification = Verification(
+        database, PluginHost(settings).manager(code), code, actor="user:cli"
+    )
+    recorded = verification.record_visits(visits, actor="user:cli")
+    out.print(f"{recorded} of {len(visits)} visits recorded (others were not waiting for one)")
 
 
 @roster_app.command("summary")

@@ -206,6 +206,9 @@ def _implementations(pm: pluggy.PluginManager, hook: str) -> list[pluggy.HookImp
 
 
 def _invoke(impl: pluggy.HookImpl, hook: str, kwargs: dict[str, Any]) -> Any:
+    missing = [name for name in impl.argnames if name not in kwargs]
+    if missing:  # the caller's mistake, not the plugin's
+        raise TypeError(f"hook {hook} called without argument(s) {', '.join(missing)}")
     try:
         return impl.function(*(kwargs[name] for name in impl.argnames))
     except PluginError:

@@ -60,6 +60,44 @@ def print_intake_summary(
     )
     console.print(table)
 
+    funnel = Table(title="Verification, enrolment and pairing")
+    for column in (
+        "province",
+        "confirmed",
+        "at phone",
+        "at visit",
+        "failed",
+        "branches e/m/g",
+        "enrolled",
+        "paired",
+    ):
+        funnel.add_column(column, justify="left" if column == "prov." else "right")
+    for summary in summaries:
+        v = summary.verification
+        confirmed = sum(n for key, n in v.items() if key.endswith(":confirmed"))
+        branches = "/".join(
+            f"{summary.branches.get(kind, 0):,}" for kind in ("enterprise", "mobile", "grid")
+        )
+        enrolled = "/".join(
+            f"{summary.enrolled.get(kind, 0):,}" for kind in ("enterprise", "mobile", "grid")
+        )
+        funnel.add_row(
+            summary.province,
+            f"{confirmed:,}",
+            f"{v.get('phone:pending', 0):,}",
+            f"{v.get('visit:pending', 0):,}",
+            f"{sum(n for key, n in v.items() if key.endswith(':failed')):,}",
+            branches,
+            enrolled,
+            f"{summary.paired:,}",
+        )
+    funnel.caption = (
+        "confirmed: by cross-source match, phone check or home visit; phone, visit: waiting "
+        "there; e/m/g: enterprise, mobile, grid branches and the member drivers enrolled in "
+        "them; paired: ordinary drivers with a member driver as contact"
+    )
+    console.print(funnel)
+
     reasons = sorted(
         {reason for summary in summaries for a in summary.accounts for reason in a.reasons}
     )

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
         default=None,
         description="Comma-separated allow-list of plugin names; unset loads every plugin.",
     )
+    pairing_cap: int = Field(
+        default=5, ge=1, description="Most ordinary drivers one member driver is paired with."
+    )
     block_plugins: str = Field(
         default="", description="Comma-separated plugin names never to load."
     )

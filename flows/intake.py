@@ -54,6 +54,28 @@ def link_province(province: str, actor: str) -> dict[str, Any]:
     return result.__dict__
 
 
+@task(name="verify-province", cache_policy=NO_CACHE, retries=2, retry_delay_seconds=5)
+def verify_province(province: str, actor: str) -> dict[str, Any]:
+    """Move drivers through the verification funnel (providers are called here: retried)."""
+    intake = _intake(province, actor)
+    result = intake.verify()
+    intake.database.dispose()
+    return {
+        "confirmed_by_match": result.confirmed_by_match,
+        "phone": result.phone_results,
+        "visit": result.visit_results,
+    }
+
+
+@task(name="enrol-province", cache_policy=NO_CACHE)
+def enrol_province(province: str, actor: str) -> dict[str, Any]:
+    """Enrol member drivers into branches and pair ordinary drivers with members."""
+    intake = _intake(province, actor)
+    result = intake.enrol(cap=Settings().pairing_cap)
+    intake.database.dispose()
+    return result.__dict__
+
+
 @flow(name="roster-intake", log_prints=False)
 def intake_flow(
     province: str,
@@ -62,7 +84,7 @@ def intake_flow(
     force: bool = False,
     actor: str = "flow:roster-intake",
 ) -> dict[str, Any]:
-    """Ingest a province's source files (NAME -> path) into its roster and report the account.
+    """Ingest a province's source files (NAME -> path): stage, link, verify, enrol and pair.
 
     Publishes a table artifact per run: rows in, on the roster and quarantined, per source.
     The artifact holds counts only, never personal data.
@@ -73,6 +95,8 @@ def intake_flow(
         for name, path in sources.items()
     ]
     linked = link_province(province, actor)
+    verified = verify_province(province, actor)
+    enrolled = enrol_province(province, actor)
     settings = Settings()
     database = open_database(settings)
     summary = roster_summary(database, province)
@@ -92,4 +116,10 @@ def intake_flow(
         ],
         description=f"Roster intake for province {province}: every row accounted for.",
     )
-    return {"staged": staged, "linked": linked, "summary": summary}
+    return {
+        "staged": staged,
+        "linked": linked,
+        "verified": verified,
+        "enrolled": enrolled,
+        "summary": summary,
+    }

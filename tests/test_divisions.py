@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from chelun.divisions import PILOT_PROVINCES, divisions, resolve_province
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
 import types
@@ -9,9 +10,17 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from chelun import hookimpl
 from chelun.cli import app
-from chelun.models.roster import Branch, BranchAssignment, DriverProfile, SourceProfile
+from chelun.models.roster import (
+    Branch,
+    BranchAssignment,
+    BranchDirectory,
+    DriverProfile,
+    SourceProfile,
+)
 from chelun.plugin_manager import (
     DEFAULTS_NAME,
     PluginError,
@@ -21,7 +30,6 @@ from chelun.plugin_manager import (
 )
 from chelun.roster.profiles import BUILT_IN_PROFILES
 from chelun.settings import Settings
-from typer.testing import CliRunner
 
 PILOT = {"jiangsu": "32", "sichuan": "51", "guizhou": "52", "gansu": "62"}
 GANSU_PROFILE = SourceProfile(
@@ -149,6 +157,18 @@ def test_block_list_removes_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPat
     assert [info.name for info in both.describe()] == [DEFAULTS_NAME, "sichuan", "guizhou"]
 
 
+@pytest.fixture
+def bare(settings: Settings) -> Settings:
+    """Settings loading no plugin but core's defaults (and those registered in code)."""
+    return Settings(load_plugins="")
+
+
+def test_empty_allow_list_loads_only_core(bare: Settings) -> None:
+    host = PluginHost(bare, entry_points=False)
+    assert [info.name for info in host.describe()] == [DEFAULTS_NAME]
+    assert names_in(host.manager("32")) == {DEFAULTS_NAME}
+
+
 # --- validation and hook errors -------------------------------------------------------------------
 
 
@@ -199,14 +219,15 @@ def test_call_all_order_and_results(settings: Settings) -> None:
     results = call_all(pm, "chelun_source_profiles", register=lambda profile: None)
     # Every implementation runs once; core's trylast defaults run after the plugins.
     assert [name for name, _ in results] == ["neutral", DEFAULTS_NAME]
-    assert call_all(pm, "chelun_branches", province="62", register=lambda b: None) == []
 
 
-DRIVER = DriverProfile(driver="32-0000042", province="32", home_county="321102", member=True)
-BRANCHES = [
-    Branch(code="GRID-A", name="Grid A", kind="grid", province="32"),
-    Branch(code="GRID-B", name="Grid B", kind="grid", province="32"),
-]
+DRIVER = DriverProfile(driver="32-0000042", province="32", home_county="320104", member=True)
+BRANCHES = BranchDirectory(
+    [
+        Branch(code="GRID-A", name="Grid A", kind="grid", province="32"),
+        Branch(code="GRID-B", name="Grid B", kind="grid", province="32"),
+    ]
+)
 
 
 def assigner(code: str, *, tryfirst: bool = False, calls: list[str] | None = None):
@@ -223,26 +244,27 @@ def assigner(code: str, *, tryfirst: bool = False, calls: list[str] | None = Non
     return Assigner()
 
 
-def test_decide_first_non_none_with_plugin_name(settings: Settings) -> None:
-    pm = PluginHost(settings, extra=[("a", assigner("GRID-A"))], entry_points=False).manager("32")
+def test_decide_first_non_none_with_plugin_name(bare: Settings) -> None:
+    pm = PluginHost(bare, extra=[("a", assigner("GRID-A"))], entry_points=False).manager("32")
     decision = decide(pm, "chelun_assign_branch", driver=DRIVER, branches=BRANCHES)
     assert decision is not None
     assert decision.plugin == "a"
     assert decision.value == BranchAssignment(branch="GRID-A", reason="chosen by GRID-A")
 
 
-def test_decide_without_any_answer_is_none(settings: Settings) -> None:
-    pm = PluginHost(settings, extra=[("x", assigner("abstain"))], entry_points=False).manager("32")
+def test_decide_without_any_answer_is_none(bare: Settings) -> None:
+    # Neither the plugin nor core's default finds a branch: no mobile or enterprise branch.
+    pm = PluginHost(bare, extra=[("x", assigner("abstain"))], entry_points=False).manager("32")
     assert decide(pm, "chelun_assign_branch", driver=DRIVER, branches=BRANCHES) is None
     assert decide(pm, "chelun_quota", award=None, province="32", city=None) is None
 
 
 @pytest.mark.parametrize("tryfirst_registered_first", [True, False])
-def test_decide_tryfirst_wins(settings: Settings, tryfirst_registered_first: bool) -> None:
+def test_decide_tryfirst_wins(bare: Settings, tryfirst_registered_first: bool) -> None:
     first = ("eager", assigner("GRID-A", tryfirst=True))
     other = ("plain", assigner("GRID-B"))
     extra = [first, other] if tryfirst_registered_first else [other, first]
-    pm = PluginHost(settings, extra=extra, entry_points=False).manager("32")
+    pm = PluginHost(bare, extra=extra, entry_points=False).manager("32")
     decision = decide(pm, "chelun_assign_branch", driver=DRIVER, branches=BRANCHES)
     assert decision is not None and decision.plugin == "eager"
     assert decision.value.branch == "GRID-A"
@@ -250,32 +272,48 @@ def test_decide_tryfirst_wins(settings: Settings, tryfirst_registered_first: boo
     assert pm.hook.chelun_assign_branch(driver=DRIVER, branches=BRANCHES) == decision.value
 
 
-def test_decide_none_lets_next_plugin_decide(settings: Settings) -> None:
+def test_decide_none_lets_next_plugin_decide(bare: Settings) -> None:
     calls: list[str] = []
     extra = [
         ("plain", assigner("GRID-B", calls=calls)),
         ("abstainer", assigner("abstain", tryfirst=True, calls=calls)),
     ]
-    pm = PluginHost(settings, extra=extra, entry_points=False).manager("32")
+    pm = PluginHost(bare, extra=extra, entry_points=False).manager("32")
     decision = decide(pm, "chelun_assign_branch", driver=DRIVER, branches=BRANCHES)
     assert decision is not None and decision.plugin == "plain"
     assert decision.value.branch == "GRID-B"
     assert calls == ["abstain", "GRID-B"]
 
 
-def test_decide_stops_at_first_answer(settings: Settings) -> None:
+def test_decide_falls_back_to_core_default(bare: Settings) -> None:
+    directory = BranchDirectory(
+        [
+            Branch(code="GRID-A", name="Grid A", kind="grid", province="32"),
+            Branch(code="MOB-32", name="Logistics park", kind="mobile", province="32"),
+        ]
+    )
+    calls: list[str] = []
+    extra = [("abstainer", assigner("abstain", calls=calls))]
+    pm = PluginHost(bare, extra=extra, entry_points=False).manager("32")
+    decision = decide(pm, "chelun_assign_branch", driver=DRIVER, branches=directory)
+    assert calls == ["abstain"]  # the plugin was asked first
+    assert decision is not None and decision.plugin == DEFAULTS_NAME
+    assert decision.value.branch == "MOB-32"
+
+
+def test_decide_stops_at_first_answer(bare: Settings) -> None:
     calls: list[str] = []
     extra = [
         ("later", assigner("GRID-B", calls=calls)),
         ("eager", assigner("GRID-A", tryfirst=True, calls=calls)),
     ]
-    pm = PluginHost(settings, extra=extra, entry_points=False).manager("32")
+    pm = PluginHost(bare, extra=extra, entry_points=False).manager("32")
     decision = decide(pm, "chelun_assign_branch", driver=DRIVER, branches=BRANCHES)
     assert decision is not None and decision.plugin == "eager"
     assert calls == ["GRID-A"]
 
 
-def test_decision_hook_that_raises_names_plugin_and_hook(settings: Settings) -> None:
+def test_decision_hook_that_raises_names_plugin_and_hook(bare: Settings) -> None:
     original = ValueError("no such branch")
 
     class Broken:
@@ -284,7 +322,7 @@ def test_decision_hook_that_raises_names_plugin_and_hook(settings: Settings) -> 
             raise original
 
     extra = [("fallback", assigner("GRID-B")), ("broken-branch", Broken())]
-    pm = PluginHost(settings, extra=extra, entry_points=False).manager("32")
+    pm = PluginHost(bare, extra=extra, entry_points=False).manager("32")
     with pytest.raises(PluginError) as info:
         decide(pm, "chelun_assign_branch", driver=DRIVER, branches=BRANCHES)
     error = info.value
@@ -388,7 +426,11 @@ def test_cli_plugins_list_json(settings: Settings) -> None:
     for name, code in PILOT.items():
         assert listed[name]["provinces"] == [code]
         assert listed[name]["origin"] == "built-in"
-        assert isinstance(listed[name]["hooks"], list)
+        module = importlib.import_module(f"chelun.plugins.{name}")
+        marked = sorted(
+            attr for attr in dir(module) if hasattr(getattr(module, attr), "chelun_impl")
+        )
+        assert listed[name]["hooks"] == marked
 
 
 def test_cli_plugins_list_honours_block_list(

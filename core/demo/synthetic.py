@@ -15,7 +15,6 @@ that wants more speed runs several in parallel processes.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import gc
 import math
@@ -26,6 +25,7 @@ from itertools import accumulate
 from pathlib import Path
 
 import xlsxwriter
+
 from chelun.divisions import divisions
 
 SOURCES: tuple[str, ...] = ("transport", "police", "party", "village")
@@ -222,6 +222,13 @@ _MALE_POOL = _pool(_MALE_GIVEN)
 _FEMALE_POOL = _pool(_FEMALE_GIVEN)
 _COMPOUND_SURNAMES = frozenset(name for name in set(_SURNAME_POOL) if len(name) == 2)
 _CHECK_CHARS = "0123456789X"
+_ODD_ORDERS = [f"{i:03d}" for i in range(1, 1000, 2)]
+_EVEN_ORDERS = [f"{i:03d}" for i in range(2, 1000, 2)]
+_PAIRS = [f"{i:02d}" for i in range(100)]
+_TRIPLES = [f"{i:03d}" for i in range(1000)]
+_QUADS = [f"{i:04d}" for i in range(10_000)]
+_STREET_NUMBERS = [f"{i}号" for i in range(1, 301)]
+_VILLAGE_NUMBERS = [f"{group}组{house}号" for group in range(1, 13) for house in range(1, 81)]
 
 
 def _year_pool() -> list[int]:
@@ -388,17 +395,24 @@ class _Population:
             same_city = [c for c in counties if c.code[:4] == d.code[:4]]
             home[d.code] = (same_city or counties)[int(rand() * len(same_city or counties))]
         years = rng.choices(_YEAR_POOL, k=n)
-        usual = {
-            year: (pool, len(pool), _DAYS[year], len(_DAYS[year])) for year, pool in pools.items()
-        }
-        first: list[str] = []
-        append = first.append
-        for year, male in zip(years, self.male, strict=True):
-            pool, size, dates, n_dates = usual[year]
-            day = rand() * n_dates  # the fraction left over draws the order number
-            whole = int(day)
-            order = 2 * int((day - whole) * 499) + (1 if male else 2)
-            append(f"{pool[int(rand() * size)]}{dates[whole]}{order:03d}")
+        born: dict[int, list[int]] = {}
+        for p, year in enumerate(years):
+            born.setdefault(year, []).append(p)
+        first = [""] * n
+        male = self.male
+        for year in sorted(born):
+            people = born[year]
+            k = len(people)
+            parts = zip(
+                people,
+                rng.choices(pools[year], k=k),
+                rng.choices(_DAYS[year], k=k),
+                rng.choices(_ODD_ORDERS, k=k),
+                rng.choices(_EVEN_ORDERS, k=k),
+                strict=True,
+            )
+            for p, code, day, odd, even in parts:
+                first[p] = code + day + (odd if male[p] else even)
         for p in _sample_rows(rand, n, RE_REGISTERED_SHARE):
             pool = late[years[p]]
             first[p] = pool[int(rand() * len(pool))] + first[p][6:]
@@ -407,8 +421,8 @@ class _Population:
             taken = set()
             for p, value in enumerate(first):
                 while value in taken:
-                    order = 2 * int(rand() * 499) + (1 if self.male[p] else 2)
-                    value = f"{value[:14]}{order:03d}"
+                    orders = _ODD_ORDERS if male[p] else _EVEN_ORDERS
+                    value = value[:14] + orders[int(rand() * len(orders))]
                 taken.add(value)
                 first[p] = value
         check = _CHECK_CHARS
@@ -423,21 +437,20 @@ class _Population:
         rand = rng.random
         has_second = [rand() < mess.second_phone for _ in range(n)]
         need = n + sum(has_second)
-        bases = [int(prefix) * 100_000_000 for prefix in _PHONE_PREFIXES]
-        size = len(bases)
         unique: dict[str, None] = {}
         while len(unique) < need:
-            missing = need - len(unique) + 16
-            unique.update(
-                dict.fromkeys(
-                    str(bases[int(rand() * size)] + int(rand() * 100_000_000))
-                    for _ in range(missing)
-                )
+            k = need - len(unique) + 16
+            parts = zip(
+                rng.choices(_PHONE_PREFIXES, k=k),
+                rng.choices(_QUADS, k=k),
+                rng.choices(_QUADS, k=k),
+                strict=True,
             )
+            unique.update(dict.fromkeys(a + b + c for a, b, c in parts))
         numbers = list(unique)
         phones = numbers[:n]
         if n > 1:
-            for p in [p for p in range(n) if rand() < mess.shared_phone]:
+            for p in _sample_rows(rand, n, mess.shared_phone):
                 other = int(rand() * n)
                 if other != p:
                     phones[p] = phones[other]
@@ -447,35 +460,35 @@ class _Population:
 
     def _plates(self) -> None:
         """Truck plates (unique), about 30% of people without one, 10% new-energy."""
-        rand = self.rng.random
-        prefix = self.plate_prefix
+        rng, n = self.rng, self.n
+        rand = rng.random
         letters = list(self.city_letter.values()) or ["A"]
         home = {c.code: self.city_letter.get(c.code[:4], "A") for c in self.counties}
+        city = [home[county.code] for county in self.county_of]
+        for p in _sample_rows(rand, n, 0.2):  # a truck registered in another city
+            city[p] = letters[int(rand() * len(letters))]
+        parts = zip(rng.choices(_PAIRS, k=n), rng.choices(_TRIPLES, k=n), strict=True)
+        tails = [a + b for a, b in parts]
         alphabet = _PLATE_LETTERS
+        for p in _sample_rows(rand, n, 0.35):  # one letter among the digits: 苏A5B123
+            cut = int(rand() * 3)
+            tails[p] = tails[p][:cut] + alphabet[int(rand() * 24)] + tails[p][cut + 1 :]
+        for p in _sample_rows(rand, n, NEW_ENERGY_SHARE):  # 苏AD12345, 苏A12345D
+            energy = "D" if rand() < 0.6 else "F"
+            digits = tails[p] if tails[p].isdigit() else f"{int(rand() * 100_000):05d}"
+            tails[p] = energy + digits if rand() < 0.3 else digits + energy
+        prefix = self.plate_prefix
+        plates = [prefix + letter + tail for letter, tail in zip(city, tails, strict=True)]
+        for p in _sample_rows(rand, n, NO_PLATE_SHARE):
+            plates[p] = ""
         taken: set[str] = set()
-        plates: list[str] = []
-        append = plates.append
-        for county in self.county_of:
-            if rand() < NO_PLATE_SHARE:
-                append("")
+        for p, plate in enumerate(plates):
+            if not plate:
                 continue
-            letter = home[county.code] if rand() < 0.8 else letters[int(rand() * len(letters))]
-            while True:
-                digits = f"{int(rand() * 100_000):05d}"
-                u = rand()
-                if u < NEW_ENERGY_SHARE:
-                    energy = "D" if u < NEW_ENERGY_SHARE * 0.6 else "F"
-                    tail = energy + digits if rand() < 0.3 else digits + energy
-                elif u < NEW_ENERGY_SHARE + 0.35:  # one letter among the digits: 苏A5B123
-                    cut = int(rand() * 3)
-                    tail = digits[:cut] + alphabet[int(rand() * 24)] + digits[cut + 1 :]
-                else:
-                    tail = digits
-                plate = prefix + letter + tail
-                if plate not in taken:
-                    break
+            while plate in taken:
+                plate = plate[:2] + f"{int(rand() * 100_000):05d}"
             taken.add(plate)
-            append(plate)
+            plates[p] = plate
         self.plates = plates
 
     def localities(self) -> dict[str, tuple[list[str], bool]]:
@@ -568,24 +581,14 @@ def _sample_rows(rand: Callable[[], float], m: int, rate: float) -> list[int]:
         out.append(r)
 
 
-def _shuffle(rand: Callable[[], float], items: list) -> None:
-    """Fisher-Yates in place; three times faster than ``random.shuffle`` (float, not exact
-    integer, draws: the bias is far below anything a benchmark can see)."""
-    for i in range(len(items) - 1, 0, -1):
-        j = int(rand() * (i + 1))
-        items[i], items[j] = items[j], items[i]
-
-
 @dataclass
 class _Identity:
-    """The identifying columns of one source's rows, and the rows that have no usable ID."""
+    """The identifying columns of one source's rows, as written."""
 
     names: list[str]
     ids: list[str]
     phones: list[str]
     plates: list[str]
-    true_phones: list[str]
-    strict: list[int]
 
 
 class _Renderer:
@@ -681,7 +684,7 @@ class _Renderer:
         for r in strict:
             if not phone_col[r] and not plate_col[r]:
                 phone_col[r] = true_phones[r]
-        return _Identity(name_col, id_col, phone_col, plate_col, true_phones, strict)
+        return _Identity(name_col, id_col, phone_col, plate_col)
 
     def junk_identity(self) -> tuple[str, str, int]:
         """(name, id, style) of an unattributable row; style 0 keeps other fields, 1 blanks them.
@@ -710,63 +713,65 @@ class _Renderer:
 
 
 def _junk_row(
-    renderer: _Renderer,
-    source: str,
-    columns: dict[str, list[str]],
-    r: int,
-    enterprises: list[tuple[str, str]],
-) -> None:
-    """Overwrite row ``r`` with an unattributable row; never an entirely blank one."""
+    renderer: _Renderer, source: str, enterprises: list[tuple[str, str]]
+) -> dict[str, str]:
+    """The fields of an unattributable row (others blank); never an entirely blank row."""
     rand = renderer.rand
     name, ident, style = renderer.junk_identity()
-    for column in columns.values():
-        column[r] = ""
     header = HEADERS[source]
-    columns[header[0] if source != "village" else "姓名"][r] = name
-    columns[header[1] if source != "village" else "身份证号"][r] = ident
+    offset = 1 if source == "village" else 0
+    row = {header[offset]: name, header[offset + 1]: ident}
     if source == "transport":
         firm = enterprises[int(rand() * len(enterprises))]
         if style == 0 and (not (name or ident) or rand() < 0.5):
-            columns["所属企业"][r] = firm[0]
-            columns["统一社会信用代码"][r] = firm[1]
+            row["所属企业"], row["统一社会信用代码"] = firm
     elif source == "police":
         if style == 0:
-            columns["准驾车型"][r] = _LICENCES[int(rand() * 3)]
+            row["准驾车型"] = _LICENCES[int(rand() * 3)]
     elif source == "party":
         if style == 0:
-            columns["政治面貌"][r] = "中共党员"
-    else:
-        columns["序号"][r] = str(r + 1)
-        if style == 0 and rand() < 0.5:
-            columns["备注"][r] = _NOTES[int(rand() * len(_NOTES))]
+            row["政治面貌"] = "中共党员"
+    elif style == 0 and rand() < 0.5:
+        row["备注"] = _NOTES[int(rand() * len(_NOTES))]
+    return row
 
 
 # --- writing -------------------------------------------------------------------------------------
 
 
-def _write_csv(path: Path, encoding: str, header: list[str], columns: list[list[str]]) -> None:
-    """CSV with CRLF line ends, as spreadsheet exports have them.
+def _csv_field(value: str) -> str:
+    """A CSV field as RFC 4180 writes it: quoted only when it must be."""
+    if "," in value or '"' in value or "\n" in value or "\r" in value:
+        return '"' + value.replace('"', '""') + '"'
+    return value
 
-    Generated values never hold a comma, a quote or a line break, so rows are joined directly (the
-    csv module is several times slower); should one ever do, the csv module writes the file.
-    """
-    count = len(columns[0])
-    text = "\r\n".join([",".join(header), *map(",".join, zip(*columns, strict=True)), ""])
-    if (
-        text.count(",") == (len(header) - 1) * (count + 1)
-        and '"' not in text
-        and text.count("\n") == count + 1
-        and text.count("\r") == count + 1
-    ):
-        path.write_bytes(text.encode(encoding))
-        return
-    with path.open("w", encoding=encoding, newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(zip(*columns, strict=True))
+
+def _csv_field_column(column: list[str]) -> list[str]:
+    """The column as CSV fields; generated values never need quoting, so this is a check."""
+    joined = "\x1f".join(column)
+    if "," in joined or '"' in joined or "\n" in joined or "\r" in joined:
+        return [_csv_field(value) for value in column]
+    return column
+
+
+def _joined(
+    columns: dict[str, list[str]], names: list[str], count: int, head: str = "", tail: str = ""
+) -> list[str]:
+    """Row by row, the named columns joined with commas (and ``head``/``tail`` if any)."""
+    if not names:
+        return [""] * count
+    if len(names) == 1:
+        lines = columns[names[0]]
+    else:
+        lines = list(map(",".join, zip(*(columns[name] for name in names), strict=True)))
+    if head or tail:
+        lines = [head + line + tail for line in lines]
+    return lines
 
 
 def _write_xlsx(path: Path, header: list[str], rows: Iterable[tuple[str, ...]]) -> None:
+    """One sheet, every cell a string (blank cells left out), streamed in constant memory; a
+    fixed creation date keeps the bytes the same from run to run."""
     workbook = xlsxwriter.Workbook(str(path), {"constant_memory": True})
     workbook.set_properties({"created": dt.datetime(2024, 1, 1), "author": ""})
     sheet = workbook.add_worksheet("驾驶人信息")
@@ -865,11 +870,11 @@ def _generate(
     ids, county_of = pop.ids, pop.county_of
     qualification = [""] * n
     for p in t_list:
-        if rand() < QUALIFICATION_IS_ID_SHARE:
-            qualification[p] = ids[p]
-        else:
-            width = 8 + int(rand() * 8)  # 12 to 19 characters in all
-            qualification[p] = f"{county_of[p].code[:4]}{int(rand() * 10**width):0{width}d}"
+        qualification[p] = ids[p]
+    for i in _sample_rows(rand, len(t_list), 1 - QUALIFICATION_IS_ID_SHARE):
+        p = t_list[i]
+        width = 8 + int(rand() * 8)  # 12 to 19 characters in all
+        qualification[p] = f"{county_of[p].code[:4]}{int(rand() * 10**width):0{width}d}"
     licence = [""] * n
     for p, value in zip(
         po_list, rng.choices(_LICENCES, weights=_LICENCE_WEIGHTS, k=len(po_list)), strict=True
@@ -877,13 +882,17 @@ def _generate(
         licence[p] = value
     address = [""] * n
     localities = pop.localities()
-    for p in po_list:
+    k = len(po_list)
+    numbers = zip(
+        po_list,
+        rng.choices(_STREET_NUMBERS, k=k),
+        rng.choices(_VILLAGE_NUMBERS, k=k),
+        [rand() for _ in range(k)],
+        strict=True,
+    )
+    for p, street, house, u in numbers:
         pool, urban = localities[county_of[p].code]
-        place = pool[int(rand() * len(pool))]
-        if urban:
-            address[p] = f"{place}{1 + int(rand() * 300)}号"
-        else:
-            address[p] = f"{place}{1 + int(rand() * 12)}组{1 + int(rand() * 80)}号"
+        address[p] = pool[int(u * len(pool))] + (street if urban else house)
     party_org = [""] * n
     status = [""] * n
     for p in pa_list:
@@ -908,12 +917,14 @@ def _generate(
     truth: list[str] = []
     member_flag = ["1" if flag else "0" for flag in member]
     for s_index, source in enumerate(SOURCES):
-        order = list(lists[source])
-        order += [order[r] for r in renderer.rows(len(order), mess.duplicate)]
-        order += [-1] * int(len(order) * mess.junk + rand())
-        _shuffle(rand, order)
+        # Rows are built in person order, where reading the population is sequential (random
+        # reads of a million-entry list miss the cache: eight times slower), then shuffled once
+        # as whole rows.
+        order = lists[source] + [
+            lists[source][r] for r in renderer.rows(len(lists[source]), mess.duplicate)
+        ]
+        order.sort()
         m = len(order)
-        junk = [r for r, p in enumerate(order) if p < 0]
         legacy = source in ("police", "village")
         who = renderer.identity(order, s_index, legacy, source == "village", source != "police")
         columns: dict[str, list[str]] = {}
@@ -949,7 +960,6 @@ def _generate(
             for r in renderer.rows(m, 0.25):
                 notes[r] = _NOTES[int(rand() * len(_NOTES))]
             columns = {
-                "序号": [str(r) for r in range(1, m + 1)],
                 "姓名": who.names,
                 "身份证号": who.ids,
                 "电话": who.phones,
@@ -957,8 +967,6 @@ def _generate(
                 "是否党员": renderer.blank(["是" if member[p] else "否" for p in order]),
                 "备注": notes,
             }
-        for r in junk:
-            _junk_row(renderer, source, columns, r, enterprises)
 
         header = list(HEADERS[source])
         extra = extra_for[source]
@@ -966,22 +974,46 @@ def _generate(
             header.append(extra)
             values = extra_values[extra]
             columns[extra] = [values[int(rand() * len(values))] for _ in range(m)]
-        _shuffle(rand, header)
-        ordered = [columns[name] for name in header]
+        persons = order
+        for _ in range(int(m * mess.junk + rand())):
+            junk = _junk_row(renderer, source, enterprises)
+            if extra:
+                junk[extra] = values[int(rand() * len(values))]
+            for name, column in columns.items():
+                column.append(junk.get(name, ""))
+            persons.append(-1)
+        total = len(persons)
+        rng.shuffle(header)
 
+        # Lines are joined in person order, where the population's strings lie in memory in
+        # sequence, then permuted once: random reads of a million-entry list miss the cache and
+        # cost eight times sequential ones.
+        perm = list(range(total))
+        rng.shuffle(perm)
         if source == "police" and spreadsheet:
             path = out_dir / "police.xlsx"
-            _write_xlsx(path, header, zip(*ordered, strict=True))
+            rows = list(zip(*(columns[name] for name in header), strict=True))
+            _write_xlsx(path, header, [rows[i] for i in perm])
             kind = "xlsx"
         else:
             path = out_dir / f"{source}.csv"
-            _write_csv(path, ENCODINGS[source], header, ordered)
+            csv_columns = {name: _csv_field_column(column) for name, column in columns.items()}
+            if "序号" in header:  # the row number, known once rows are in file order
+                at = header.index("序号")
+                left = _joined(csv_columns, header[:at], total, tail=",")
+                right = _joined(csv_columns, header[at + 1 :], total, head=",")
+                lines = [f"{left[i]}{r}{right[i]}" for r, i in enumerate(perm, start=1)]
+            else:
+                joined = _joined(csv_columns, header, total)
+                lines = [joined[i] for i in perm]
+            text = "\r\n".join([",".join(map(_csv_field, header)), *lines, ""])
+            path.write_bytes(text.encode(ENCODINGS[source]))
             kind = "csv"
-        results.append(GeneratedSource(source, kind, path, m))
+        results.append(GeneratedSource(source, kind, path, total))
 
         truth.extend(
             f"{source},{r},{p},{member_flag[p]},person" if p >= 0 else f"{source},{r},,,junk"
-            for r, p in enumerate(order, start=1)
+            for r, p in enumerate([persons[i] for i in perm], start=1)
         )
 
     truth.insert(0, ",".join(TRUTH_HEADER))

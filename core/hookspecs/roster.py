@@ -8,7 +8,9 @@ from chelun.hookspecs import hookspec
 from chelun.models.roster import (
     Branch,
     BranchAssignment,
+    BranchDirectory,
     DriverProfile,
+    EnterpriseSummary,
     HomeVisit,
     Pairing,
     PhoneCheck,
@@ -33,40 +35,57 @@ class RosterSpec:
         """
 
     @hookspec
-    def chelun_branches(self, province: str, register: Callable[[Branch], None]) -> None:
+    def chelun_branches(
+        self,
+        province: str,
+        enterprises: list[EnterpriseSummary],
+        register: Callable[[Branch], None],
+    ) -> None:
         """Contribute the party branches that member drivers of ``province`` can join.
 
-        Called once per enrolment run. Call ``register(branch)`` for each enterprise, mobile
-        (logistics park, enforcement unit) or grid branch. Codes must be stable across runs:
-        assignments refer to them. Contribution hook, not firstresult: every implementation
-        runs. May read the province's own directory (I/O allowed); must be idempotent.
+        Called once per enrolment run, with the province's enterprises as the roster counts
+        them (drivers and member drivers each). Call ``register(branch)`` for each enterprise,
+        mobile (logistics park, enforcement unit) or grid branch. Core's default, which runs
+        last, registers an enterprise branch for every enterprise with at least three member
+        drivers and a mobile branch per city plus one for the province. A code registered
+        twice keeps its first registration. Codes must be stable across runs: assignments refer
+        to them. Contribution hook, not firstresult: every implementation runs. May read the
+        province's own directory (I/O allowed); must be idempotent.
         """
 
     @hookspec(firstresult=True)
     def chelun_assign_branch(
-        self, driver: DriverProfile, branches: list[Branch]
+        self, driver: DriverProfile, branches: BranchDirectory
     ) -> BranchAssignment | None:
         """Decide the branch of one member driver.
 
-        Called during enrolment for each member driver without a branch, with all branches the
-        province registered. Return a ``BranchAssignment`` naming a registered branch code and
-        the reason, or None to let the next implementation decide. firstresult: stops at the
-        first non-None result; core's default (enterprise branch of the driver's enterprise,
-        else the mobile branch of the home county, city or province) runs last. Must be pure:
-        no I/O, same answer for the same input.
+        Called during enrolment for each member driver without a branch, with the directory of
+        the branches the province registered (lookups by enterprise, county and grid). Return a
+        ``BranchAssignment`` naming a registered branch code and the reason, or None to let the
+        next implementation decide. firstresult: stops at the first non-None result; core's
+        default (the enterprise branch of the driver's enterprise, else the mobile branch of
+        the home county, its city or the province) runs last. Must be pure: no I/O, the same
+        answer for the same input.
         """
 
     @hookspec(firstresult=True)
     def chelun_pair_drivers(
-        self, province: str, members: list[DriverProfile], drivers: list[DriverProfile]
+        self,
+        province: str,
+        members: list[DriverProfile],
+        drivers: list[DriverProfile],
+        loads: dict[str, int],
+        cap: int,
     ) -> list[Pairing] | None:
         """Pair ordinary drivers with member drivers, who become their contact person.
 
-        Called once per enrolment run with the province's member drivers and its ordinary
-        drivers not yet paired. Return the new pairings (each ordinary driver at most once), or
-        None to let the next implementation decide. firstresult: stops at the first non-None
-        result; core's default pairs within the home county, each member with at most
-        ``pairing_cap`` drivers, runs last. Must be pure and deterministic.
+        Called once per enrolment run with the province's member drivers, its ordinary drivers
+        not yet paired, how many drivers each member already has (``loads``) and the most a
+        member may have (``cap``, the ``CHELUN_PAIRING_CAP`` setting). Return the new pairings
+        (each ordinary driver at most once, no member over the cap), or None to let the next
+        implementation decide. firstresult: stops at the first non-None result; core's default,
+        which runs last, pairs within the home county, least-loaded member first. Must be pure
+        and deterministic.
         """
 
     @hookspec(firstresult=True)

@@ -86,6 +86,64 @@ class DriverProfile(BaseModel):
     enterprise: str | None = None
 
 
+class EnterpriseSummary(BaseModel):
+    """A freight enterprise as the roster sees it: counts only, no personal data."""
+
+    model_config = ConfigDict(frozen=True)
+
+    uscc: str = Field(description="Unified social credit code (统一社会信用代码).")
+    name: str
+    county: str | None = Field(default=None, description="County code from the credit code.")
+    drivers: int
+    members: int
+
+
+class BranchDirectory:
+    """The branches of one province, with the lookups enrolment decisions need."""
+
+    def __init__(self, branches: list[Branch]) -> None:
+        self.branches = list(branches)
+        self.by_code = {branch.code: branch for branch in self.branches}
+        self.province = self.branches[0].province if self.branches else None
+        self._enterprise = {
+            b.enterprise_uscc: b
+            for b in self.branches
+            if b.kind == "enterprise" and b.enterprise_uscc
+        }
+        self._mobile: dict[str, Branch] = {}
+        self._grid: dict[str, Branch] = {}
+        for branch in self.branches:
+            if branch.kind == "mobile":
+                self._mobile.setdefault(branch.county or branch.province, branch)
+            elif branch.kind == "grid":
+                for county in branch.grid_counties:
+                    self._grid.setdefault(county, branch)
+
+    def __contains__(self, code: str) -> bool:
+        return code in self.by_code
+
+    def __len__(self) -> int:
+        return len(self.branches)
+
+    def for_enterprise(self, uscc: str | None) -> Branch | None:
+        """The enterprise branch of the enterprise with this credit code, if it has one."""
+        return self._enterprise.get(uscc) if uscc else None
+
+    def mobile_for(self, county: str | None) -> Branch | None:
+        """The mobile branch nearest a county: the county's, its city's, else the province's.
+
+        A driver whose home lies in another province falls back to this province's own.
+        """
+        for area in (county, county[:4] + "00") if county else ():
+            if area in self._mobile:
+                return self._mobile[area]
+        return self._mobile.get(self.province or "")
+
+    def grid_for(self, county: str | None) -> Branch | None:
+        """The grid branch whose grid covers a county, if any."""
+        return self._grid.get(county) if county else None
+
+
 class BranchAssignment(BaseModel):
     """A decision of ``chelun_assign_branch``: the branch and why."""
 

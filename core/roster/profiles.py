@@ -105,6 +105,22 @@ def _match(profile: SourceProfile, headers: list[str]) -> dict[str, int]:
     return fields
 
 
+def _shown(headers: list[str], known: set[str]) -> str:
+    """Headers for a message: known column names as they are, any other by its position only.
+
+    A file with no header row, or a damaged one, has a person's data where its headers should
+    be, and messages never quote personal data.
+    """
+    shown = (
+        repr(h) if header_key(h) in known else f"<column {i}>" for i, h in enumerate(headers, 1)
+    )
+    return f"[{', '.join(shown)}]"
+
+
+def _aliases(profiles: Iterable[SourceProfile]) -> set[str]:
+    return {header_key(a) for p in profiles for aliases in p.columns.values() for a in aliases}
+
+
 def detect(headers: list[str], profiles: Iterable[SourceProfile], where: str) -> ColumnMap:
     """The profile that fits the headers best: all its required fields present, most columns.
 
@@ -112,6 +128,7 @@ def detect(headers: list[str], profiles: Iterable[SourceProfile], where: str) ->
     """
     best: tuple[int, int, SourceProfile, dict[str, int]] | None = None
     tried = []
+    profiles = list(profiles)
     for order, profile in enumerate(profiles):
         tried.append(profile.name)
         fields = _match(profile, headers)
@@ -122,7 +139,7 @@ def detect(headers: list[str], profiles: Iterable[SourceProfile], where: str) ->
             best = (*score, profile, fields)
     if best is None:
         raise ProfileError(
-            f"{where}: no source profile matches the headers {headers!r} "
+            f"{where}: no source profile matches the headers {_shown(headers, _aliases(profiles))} "
             f"(tried {', '.join(tried)}); add a mapping file (--map NAME=FILE) "
             "that says which column holds which field"
         )
@@ -172,9 +189,10 @@ def load_mapping(path: Path, headers: list[str], where: str) -> ColumnMap:
         try:
             fields[field] = keys.index(header_key(header))
         except ValueError:
+            known = _aliases(BUILT_IN_PROFILES) | {header_key(str(h)) for h in columns}
             raise ProfileError(
                 f"{where}: the mapping file {path} names column {header!r}, "
-                f"which the file does not have (its headers: {headers!r})"
+                f"which the file does not have (its headers: {_shown(headers, known)})"
             ) from None
     if "name" not in fields and "id_number" not in fields:
         raise ProfileError(f"{path}: map at least a name or an id_number column")

@@ -27,10 +27,9 @@ from itertools import chain
 from operator import length_hint
 from pathlib import Path
 from types import TracebackType
-from typing import BinaryIO, NamedTuple
+from typing import Any, BinaryIO, NamedTuple
 
 import python_calamine
-from charset_normalizer import from_bytes
 
 __all__ = ["FIELD_LIMIT", "Row", "SourceReadError", "Table", "open_table"]
 
@@ -64,8 +63,8 @@ _SIGNATURES = (
     (b"{\\rtf", "an RTF document"),
 )
 _MARKUP = (b"<html", b"<table", b"<?xml", b"<!doctype")
-# Bytes that never occur in CSV text in any ASCII-compatible encoding; \t \n \v \f \r,
-# SUB (an old end-of-file mark) and ESC are left out because real exports contain them.
+# Control bytes that have no business in CSV text in an ASCII-compatible encoding; \t \n
+# \v \f \r, SUB (an old end-of-file mark) and ESC are left out: real exports contain them.
 _CONTROL = bytes(b for b in range(32) if b not in b"\t\n\x0b\x0c\r\x1a\x1b")
 # str.splitlines() breaks lines at these too, csv does not; chunks holding one take the
 # slow path, which splits at \r and \n only.
@@ -366,7 +365,10 @@ class _Lines:
                 while i >= 0 and i % unit:
                     i = data.find(pattern, i + 1)
                 if i >= 0:
-                    self._rest = data[i + unit :]
+                    i += unit
+                    if pattern == self._cr and data[i : i + unit] == self._lf:
+                        i += unit  # else the LF of this CRLF would read as a blank row
+                    self._rest = data[i:]
                     return
 
 
@@ -399,6 +401,16 @@ def _decode_sample(data: bytes, codec: str, final: bool) -> str | None:
     return head
 
 
+def _line_codec(raw: bytes) -> str | None:
+    for codec in ("utf-8", "gb18030"):
+        try:
+            raw.decode(codec)
+        except UnicodeDecodeError:
+            continue
+        return codec
+    return None
+
+
 def _guess_encoding(path: Path, sample: bytes, final: bool) -> tuple[str, tuple[str, ...]]:
     """The file's main encoding and the ones tried for a line it cannot decode."""
     utf8 = _decode_sample(sample, "utf-8", final)
@@ -410,25 +422,22 @@ def _guess_encoding(path: Path, sample: bytes, final: bool) -> tuple[str, tuple[
     if gb is not None:
         # Short GBK files can be valid UTF-8 too; the decoding that reads as Chinese wins.
         return "gb18030", ("utf-8",)
-    # Neither decodes all of it: a mixed file takes the encoding most of its lines use.
+    # Neither decodes all of it. In a mixed file (concatenated exports) nearly every line
+    # decodes one way or the other, and the encoding most lines use is the main one.
     lines = sample.splitlines()
     if not final:
         lines = lines[:-1]
-    votes = {"utf-8": 0, "gb18030": 0}
+    votes = {"utf-8": 0, "gb18030": 0, None: 0}
     for raw in lines:
-        if raw.isascii():
-            continue
-        for codec in votes:
-            try:
-                raw.decode(codec)
-            except UnicodeDecodeError:
-                continue
-            votes[codec] += 1
-            break
-    if votes["utf-8"] or votes["gb18030"]:
+        if not raw.isascii():
+            votes[_line_codec(raw)] += 1
+    if votes["utf-8"] + votes["gb18030"] > votes[None]:
         if votes["utf-8"] >= votes["gb18030"]:
             return "utf-8", ("gb18030",)
         return "gb18030", ("utf-8",)
+    # Imported here: it takes a tenth of a second and few files need it.
+    from charset_normalizer import from_bytes
+
     best = from_bytes(sample).best()
     codec = None
     if best is not None:
@@ -588,7 +597,7 @@ class Table:
         self._file: BinaryIO | None = None
         self._workbook: python_calamine.CalamineWorkbook | None = None
         self._lines: _Lines | None = None
-        self._reader: Iterator[list[str]] | None = None
+        self._reader: Any = None  # a csv reader (its type is private to _csv)
         self._mark = 0  # reader.line_num after the last whole record
         self._base = 0  # lines taken before the current reader started
         self._records: Iterator[list[str]] | None = None
@@ -734,7 +743,9 @@ class Table:
                 try:
                     for cells in reader:
                         number += 1
-                        if base + mark < lines.dirty_end:
+                        # A record over several lines holds a quoted line break, which may
+                        # begin or end a cell even in a chunk with no other whitespace.
+                        if base + mark < lines.dirty_end or reader.line_num > mark + 1:
                             cells = list(map(strip, cells))
                         mark = reader.line_num
                         if not any(cells):
@@ -826,7 +837,8 @@ def _open_text(path: Path, f: BinaryIO, head: bytes) -> Table:
         else:
             codec, fallbacks = _guess_encoding(path, sample, final)
             label = codec
-    text = codecs.getincrementaldecoder(codec)(_ESCAPE).decode(sample[:65536], final)
+    decoder = codecs.getincrementaldecoder(codec)(_ESCAPE)
+    text = decoder.decode(sample[:65536], final and len(sample) <= 65536)
     firsts = [line for line in text.splitlines()[:20] if line.strip()]
     table = Table(path, "csv", label, _sniff_delimiter(firsts))
     table._file = f

@@ -14,8 +14,10 @@ from sqlalchemy import text
 
 from chelun.models.roster import SourceProfile
 from chelun.plugin_manager import call_all
+from chelun.roster.enrolment import Enrolment, EnrolmentResult
 from chelun.roster.linkage import Linker, LinkResult
 from chelun.roster.staging import SourceInput, Stager, StageResult
+from chelun.roster.verification import Verification, VerificationResult
 from chelun.storage.db import Database
 from chelun.storage.tables import Event
 
@@ -48,6 +50,10 @@ class RosterSummary:
     conflicting_phones: int
     conflicting_enterprises: int
     accounts: list[SourceAccount]
+    verification: dict[str, int] = field(default_factory=dict)
+    branches: dict[str, int] = field(default_factory=dict)
+    enrolled: dict[str, int] = field(default_factory=dict)
+    paired: int = 0
 
     @property
     def member_share(self) -> float:
@@ -117,11 +123,27 @@ class RosterIntake:
     def link(self) -> LinkResult:
         return Linker(self.database, self.province, self.actor).run()
 
+    def verify(self) -> VerificationResult:
+        """Move drivers through the verification funnel as far as the evidence goes."""
+        return Verification(self.database, self.pm, self.province, actor=self.actor).run()
+
+    def enrol(self, *, cap: int = 5) -> EnrolmentResult:
+        """Enrol member drivers into branches and pair ordinary drivers with members."""
+        return Enrolment(self.database, self.pm, self.province, cap=cap).run()
+
     def run(
         self, sources: Sequence[SourceInput], *, force: bool = False
     ) -> tuple[list[StageResult], LinkResult]:
+        """Stage and link: the roster, without verification or enrolment."""
         staged = [self.stage(source, force=force) for source in sources]
         return staged, self.link()
+
+    def run_all(
+        self, sources: Sequence[SourceInput], *, force: bool = False, cap: int = 5
+    ) -> tuple[list[StageResult], LinkResult, VerificationResult, EnrolmentResult]:
+        """The whole intake: stage, link, verify, enrol and pair."""
+        staged, linked = self.run(sources, force=force)
+        return staged, linked, self.verify(), self.enrol(cap=cap)
 
     def accounts(self) -> list[SourceAccount]:
         return source_accounts(self.database, self.province)
@@ -163,6 +185,7 @@ def source_accounts(database: Database, province: str) -> list[SourceAccount]:
 
 
 def roster_summary(database: Database, province: str) -> RosterSummary:
+    p = {"p": province}
     with database.connect() as connection:
         row = connection.execute(
             text(
@@ -170,12 +193,32 @@ def roster_summary(database: Database, province: str) -> RosterSummary:
                 "SUM(CASE WHEN id_number IS NOT NULL THEN 1 ELSE 0 END), "
                 "SUM(CASE WHEN sources > 1 THEN 1 ELSE 0 END), "
                 "SUM(CASE WHEN phones > 1 THEN 1 ELSE 0 END), "
-                "SUM(CASE WHEN enterprises > 1 THEN 1 ELSE 0 END) "
+                "SUM(CASE WHEN enterprises > 1 THEN 1 ELSE 0 END), "
+                "SUM(CASE WHEN contact IS NOT NULL THEN 1 ELSE 0 END) "
                 "FROM driver WHERE province = :p AND status = 'active'"
             ),
-            {"p": province},
+            p,
         ).one()
-    drivers, members, valid, merged, phones, enterprises = (int(v or 0) for v in row)
+        funnel = connection.execute(
+            text(
+                "SELECT verification_stage, verification_outcome, COUNT(*) FROM driver "
+                "WHERE province = :p AND status = 'active' "
+                "GROUP BY verification_stage, verification_outcome"
+            ),
+            p,
+        ).all()
+        branches = connection.execute(
+            text("SELECT kind, COUNT(*) FROM branch WHERE province = :p GROUP BY kind"), p
+        ).all()
+        enrolled = connection.execute(
+            text(
+                "SELECT b.kind, COUNT(*) FROM driver d JOIN branch b "
+                "ON b.province = d.province AND b.code = d.branch "
+                "WHERE d.province = :p AND d.status = 'active' GROUP BY b.kind"
+            ),
+            p,
+        ).all()
+    drivers, members, valid, merged, phones, enterprises, paired = (int(v or 0) for v in row)
     return RosterSummary(
         province,
         drivers,
@@ -185,4 +228,8 @@ def roster_summary(database: Database, province: str) -> RosterSummary:
         phones,
         enterprises,
         source_accounts(database, province),
+        verification={f"{stage}:{outcome}": n for stage, outcome, n in funnel},
+        branches=dict(branches),
+        enrolled=dict(enrolled),
+        paired=paired,
     )

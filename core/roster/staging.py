@@ -11,6 +11,7 @@ is therefore idempotent, and a staging that was killed is simply done again.
 from __future__ import annotations
 
 import hashlib
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -35,7 +36,7 @@ from chelun.roster.readers import open_table
 from chelun.storage.db import Database
 from chelun.storage.tables import SourceFile, SourceRecord
 
-BATCH_ROWS = 20_000
+BATCH_ROWS = int(os.environ.get("CHELUN_BATCH_ROWS", "20000"))
 #: Fields that are kept as attributes, not columns of their own.
 ATTRIBUTE_FIELDS = (
     "qualification",

@@ -1,3 +1,62 @@
-"""Jiangsu (江苏, 32): Zhenjiang's grid model of branches."""
+"""Jiangsu (江苏, 32): Zhenjiang's grid model (行业党委 + 网格化党支部).
+
+Zhenjiang's transport-industry party committee organises member drivers who have no enterprise
+branch into grid branches, one per grid of counties, instead of one mobile branch per city.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from chelun import hookimpl
+from chelun.models.roster import (
+    Branch,
+    BranchAssignment,
+    BranchDirectory,
+    DriverProfile,
+    EnterpriseSummary,
+)
 
 PROVINCES = ("32",)
+
+ZHENJIANG = "3211"
+#: Zhenjiang's grids: the city districts together, and each county-level city on its own.
+ZHENJIANG_GRIDS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "GRID-321100-1": ("镇江市区网格党支部", ("321102", "321111", "321112")),
+    "GRID-321100-2": ("丹阳网格党支部", ("321181",)),
+    "GRID-321100-3": ("扬中网格党支部", ("321182",)),
+    "GRID-321100-4": ("句容网格党支部", ("321183",)),
+}
+
+
+@hookimpl
+def chelun_branches(
+    province: str, enterprises: list[EnterpriseSummary], register: Callable[[Branch], None]
+) -> None:
+    for code, (name, counties) in ZHENJIANG_GRIDS.items():
+        register(
+            Branch(
+                code=code,
+                name=f"镇江市交通运输行业党委{name}",
+                kind="grid",
+                province=province,
+                county=counties[0],
+                grid_counties=counties,
+            )
+        )
+
+
+@hookimpl
+def chelun_assign_branch(
+    driver: DriverProfile, branches: BranchDirectory
+) -> BranchAssignment | None:
+    if not (driver.home_county or "").startswith(ZHENJIANG):
+        return None
+    if branches.for_enterprise(driver.enterprise_uscc) is not None:
+        return None  # an enterprise branch comes first, in Zhenjiang as elsewhere
+    grid = branches.grid_for(driver.home_county)
+    if grid is None:
+        return None
+    return BranchAssignment(
+        branch=grid.code, reason=f"Zhenjiang grid model: home county in {grid.name}"
+    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import random
 import re
 from collections import Counter, defaultdict
@@ -11,6 +12,9 @@ from dataclasses import fields
 from pathlib import Path
 
 import pytest
+from python_calamine import CalamineWorkbook
+from stdnum.cn import ric, uscc
+
 from chelun.demo.synthetic import (
     ENCODINGS,
     EXTRA_COLUMNS,
@@ -18,13 +22,11 @@ from chelun.demo.synthetic import (
     SOURCES,
     GeneratedSource,
     Messiness,
+    _csv_field_column,
     _uscc_check,
-    _write_csv,
     generate_province,
 )
 from chelun.divisions import divisions
-from python_calamine import CalamineWorkbook
-from stdnum.cn import ric, uscc
 
 DRIVERS = 2000
 PROVINCE = "51"
@@ -344,10 +346,9 @@ def test_sizes_and_province_are_checked(tmp_path: Path) -> None:
         generate_province(tmp_path, "99", 10)
 
 
-def test_csv_writer_quotes_when_a_value_needs_it(tmp_path: Path) -> None:
-    path = tmp_path / "x.csv"
-    _write_csv(path, "gbk", ["a", "b"], [["1", "x,y"], ['say "hi"', "2"]])
-    with path.open(encoding="gbk", newline="") as handle:
-        assert list(csv.reader(handle)) == [["a", "b"], ["1", 'say "hi"'], ["x,y", "2"]]
-    _write_csv(path, "gbk", ["a", "b"], [["1", "3"], ["2", "4"]])
-    assert path.read_bytes() == b"a,b\r\n1,2\r\n3,4\r\n"
+def test_csv_fields_are_quoted_when_a_value_needs_it() -> None:
+    column = ["1", "x,y", 'say "hi"', "a\nb"]
+    text = "\r\n".join(_csv_field_column(column)) + "\r\n"
+    assert [row[0] for row in csv.reader(io.StringIO(text, newline=""))] == column
+    clean = ["1", "2"]
+    assert _csv_field_column(clean) is clean

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import pickle
 import random
 import struct
@@ -44,12 +45,9 @@ def write_csv(
 
 
 def encode_csv(rows: list[list[str]], encoding: str = "utf-8") -> bytes:
-    with tempfile.TemporaryFile("w+b") as f:
-        text = open(f.fileno(), "w", encoding=encoding, newline="", closefd=False)
-        csv.writer(text, lineterminator="\r\n").writerows(rows)
-        text.flush()
-        f.seek(0)
-        return f.read()
+    text = io.StringIO()
+    csv.writer(text, lineterminator="\r\n").writerows(rows)
+    return text.getvalue().encode(encoding)
 
 
 def read(path: Path) -> tuple[Table, list[Row]]:
@@ -279,7 +277,7 @@ def test_line_undecodable_in_both_encodings(tmp_path: Path) -> None:
         encode_csv([HEADERS, DRIVERS[0]])
         + "李四,".encode()
         + b"\xff\xfe\x80"
-        + ",13912345678\r\n".encode()
+        + b",13912345678\r\n"
         + encode_csv(DRIVERS[2:])
     )
     _, rows = read(path)
@@ -327,6 +325,23 @@ def test_bad_line_inside_quoted_cell_names_the_line(tmp_path: Path) -> None:
     )
     _, rows = read(path)
     assert rows[0] == Row(1, None, "undecodable bytes at byte 1 of line 2 of the row")
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
+def test_sample_ends_inside_a_character(tmp_path: Path, encoding: str) -> None:
+    # Encoding detection reads the first MiB; its last byte is the first of a 张.
+    head = "姓名,备注\r\n".encode(encoding)
+    filler = [["张三", "x" * 990]] * ((readers._SAMPLE - len(head)) // 1000)
+    body = head + encode_csv(filler, encoding)
+    padding = readers._SAMPLE - 1 - len(body) - len("李四,\r\n".encode(encoding))
+    body += f"李四,{'y' * padding}\r\n".encode(encoding)
+    assert len(body) == readers._SAMPLE - 1
+    path = tmp_path / "a.csv"
+    path.write_bytes(body + "张三,z\r\n".encode(encoding))
+    table, rows = read(path)
+    assert table.encoding == encoding
+    assert rows[-1] == Row(len(filler) + 2, ["张三", "z"], None)
+    assert all(r.problem is None for r in rows)
 
 
 def test_utf16_problem_rows(tmp_path: Path) -> None:
@@ -529,20 +544,15 @@ def test_ods(tmp_path: Path) -> None:
     office = "urn:oasis:names:tc:opendocument:xmlns"
 
     def row(*cells: str) -> str:
-        return (
-            "<table:table-row>"
-            + "".join(
-                f'<table:table-cell office:value-type="string"><text:p>{c}</text:p></table:table-cell>'
-                for c in cells
-            )
-            + "</table:table-row>"
-        )
+        cell = '<table:table-cell office:value-type="string"><text:p>{}</text:p></table:table-cell>'
+        return "<table:table-row>" + "".join(cell.format(c) for c in cells) + "</table:table-row>"
 
     content = (
         f'<?xml version="1.0" encoding="UTF-8"?><office:document-content '
         f'xmlns:office="{office}:office:1.0" xmlns:table="{office}:table:1.0" '
         f'xmlns:text="{office}:text:1.0"><office:body><office:spreadsheet>'
-        f'<table:table table:name="名单">{row("姓名", "身份证号")}{row("张三", "110101199003071234")}'
+        f'<table:table table:name="名单">{row("姓名", "身份证号")}'
+        f"{row('张三', '110101199003071234')}"
         "</table:table></office:spreadsheet></office:body></office:document-content>"
     )
     path = tmp_path / "名单.ods"

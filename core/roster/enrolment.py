@@ -1,0 +1,335 @@
+"""Enrolment: member drivers into branches, ordinary drivers paired with a member.
+
+Both are decisions of the province's plugins (``chelun_assign_branch``, ``chelun_pair_drivers``)
+with core's defaults running last. Every decision is written with an event naming the plugin that
+made it and its reason. Enrolment only adds: a driver who has a branch or a contact keeps it, so
+running it again changes nothing.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import pluggy
+from sqlalchemy import Connection, text
+
+from chelun.models.roster import (
+    Branch,
+    BranchAssignment,
+    BranchDirectory,
+    DriverProfile,
+    EnterpriseSummary,
+    Pairing,
+)
+from chelun.plugin_manager import PluginError, call_all, decide
+from chelun.roster.export import driver_code
+from chelun.storage.db import Database
+
+
+@dataclass(frozen=True)
+class EnrolmentResult:
+    branches: dict[str, int]
+    enrolled: int
+    paired: int
+
+
+def parse_code(code: str) -> int:
+    return int(code.rsplit("-", 1)[1])
+
+
+def enterprises_of(connection: Connection, province: str) -> list[EnterpriseSummary]:
+    rows = connection.execute(
+        text(
+            "SELECT uscc, MIN(enterprise), COUNT(*), SUM(CASE WHEN member THEN 1 ELSE 0 END) "
+            "FROM driver WHERE province = :p AND status = 'active' AND uscc IS NOT NULL "
+            "GROUP BY uscc ORDER BY uscc"
+        ),
+        {"p": province},
+    )
+    return [
+        EnterpriseSummary(
+            uscc=uscc, name=name or uscc, county=uscc[2:8], drivers=drivers, members=members or 0
+        )
+        for uscc, name, drivers, members in rows
+    ]
+
+
+def collect_branches(
+    pm: pluggy.PluginManager, province: str, enterprises: list[EnterpriseSummary]
+) -> list[Branch]:
+    branches: dict[str, Branch] = {}
+
+    def register(branch: Branch) -> None:
+        branches.setdefault(branch.code, branch)
+
+    call_all(pm, "chelun_branches", province=province, enterprises=enterprises, register=register)
+    return list(branches.values())
+
+
+def _profiles(rows: Iterable[tuple], province: str) -> list[DriverProfile]:
+    # The roster's own data: constructing without validation keeps enrolment fast at scale.
+    return [
+        DriverProfile.model_construct(
+            driver=driver_code(province, driver_id),
+            province=province,
+            home_county=county,
+            member=bool(member),
+            enterprise_uscc=uscc,
+            enterprise=enterprise,
+        )
+        for driver_id, county, member, uscc, enterprise in rows
+    ]
+
+
+class Enrolment:
+    """Enrols and pairs one province's drivers."""
+
+    def __init__(
+        self, database: Database, pm: pluggy.PluginManager, province: str, *, cap: int
+    ) -> None:
+        self.database = database
+        self.pm = pm
+        self.province = province
+        self.cap = cap
+
+    def run(self) -> EnrolmentResult:
+        with self.database.connect() as connection:
+            branches = collect_branches(
+                self.pm, self.province, enterprises_of(connection, self.province)
+            )
+            self._store_branches(connection, branches)
+            directory = BranchDirectory(branches)
+            enrolled = self._enrol(connection, directory)
+            paired = self._pair(connection)
+        return EnrolmentResult(dict(Counter(b.kind for b in branches)), enrolled, paired)
+
+    def _store_branches(self, connection: Connection, branches: list[Branch]) -> None:
+        known = set(
+            connection.execute(
+                text("SELECT code FROM branch WHERE province = :p"), {"p": self.province}
+            ).scalars()
+        )
+        new = [b for b in branches if b.code not in known]
+        if not new:
+            return
+        connection.execute(
+            text(
+                "INSERT INTO branch (province, code, name, kind, county, enterprise_uscc, base, "
+                "grid_counties) VALUES (:province, :code, :name, :kind, :county, "
+                ":enterprise_uscc, :base, :grid)"
+            ),
+            [
+                {**b.model_dump(exclude={"grid_counties"}), "grid": _json(list(b.grid_counties))}
+                for b in new
+            ],
+        )
+        self._events(
+            connection,
+            [(f"branch:{b.code}", "branch.registered", f"{b.kind} branch registered") for b in new],
+            actor="plugin:branches",
+            entity="branch",
+        )
+
+    def _enrol(self, connection: Connection, directory: BranchDirectory) -> int:
+        rows = connection.execute(
+            text(
+                "SELECT id, home_county, member, uscc, enterprise FROM driver WHERE province = :p "
+                "AND status = 'active' AND member AND branch IS NULL AND id_number IS NOT NULL "
+                "ORDER BY id"
+            ),
+            {"p": self.province},
+        ).all()
+        updates = []
+        events = []
+        for profile in _profiles(rows, self.province):
+            decision = decide(self.pm, "chelun_assign_branch", driver=profile, branches=directory)
+            if decision is None:
+                continue
+            assignment: BranchAssignment = decision.value
+            if assignment.branch not in directory:
+                raise PluginError(
+                    decision.plugin,
+                    "chelun_assign_branch",
+                    f"assigned branch {assignment.branch!r}, which no plugin registered",
+                )
+            updates.append({"b": assignment.branch, "id": parse_code(profile.driver)})
+            events.append(
+                (
+                    str(parse_code(profile.driver)),
+                    "enrolment.assigned",
+                    f"{assignment.branch}: {assignment.reason}",
+                    decision.plugin,
+                )
+            )
+        if updates:
+            connection.execute(text("UPDATE driver SET branch = :b WHERE id = :id"), updates)
+            self._plugin_events(connection, events)
+        return len(updates)
+
+    def _pair(self, connection: Connection) -> int:
+        rows = connection.execute(
+            text(
+                "SELECT id, home_county, member, uscc, enterprise, contact FROM driver "
+                "WHERE province = :p AND status = 'active' AND id_number IS NOT NULL "
+                "AND home_county IS NOT NULL ORDER BY id"
+            ),
+            {"p": self.province},
+        ).all()
+        loads = Counter(
+            driver_code(self.province, row.contact) for row in rows if row.contact is not None
+        )
+        by_city: dict[str, tuple[list[tuple], list[tuple]]] = defaultdict(lambda: ([], []))
+        for row in rows:
+            members, ordinary = by_city[row.home_county[:4]]
+            if row.member:
+                members.append(tuple(row)[:5])
+            elif row.contact is None:
+                ordinary.append(tuple(row)[:5])
+        paired = 0
+        for city in sorted(by_city):
+            member_rows, ordinary_rows = by_city[city]
+            if not member_rows or not ordinary_rows:
+                continue
+            members = _profiles(member_rows, self.province)
+            drivers = _profiles(ordinary_rows, self.province)
+            batch_loads = {m.driver: loads.get(m.driver, 0) for m in members}
+            decision = decide(
+                self.pm,
+                "chelun_pair_drivers",
+                province=self.province,
+                members=members,
+                drivers=drivers,
+                loads=batch_loads,
+                cap=self.cap,
+            )
+            if decision is None:
+                continue
+            pairings: list[Pairing] = decision.value
+            self._check_pairings(decision.plugin, pairings, members, drivers, batch_loads)
+            if not pairings:
+                continue
+            connection.execute(
+                text("UPDATE driver SET contact = :m WHERE id = :d AND contact IS NULL"),
+                [{"m": parse_code(p.member), "d": parse_code(p.driver)} for p in pairings],
+            )
+            self._plugin_events(
+                connection,
+                [
+                    (
+                        str(parse_code(p.driver)),
+                        "pairing.paired",
+                        f"{p.member}: {p.reason}",
+                        decision.plugin,
+                    )
+                    for p in pairings
+                ],
+            )
+            for pairing in pairings:
+                loads[pairing.member] += 1
+            paired += len(pairings)
+        return paired
+
+    def _check_pairings(
+        self,
+        plugin: str,
+        pairings: list[Pairing],
+        members: list[DriverProfile],
+        drivers: list[DriverProfile],
+        loads: dict[str, int],
+    ) -> None:
+        member_codes = {m.driver for m in members}
+        driver_codes = {d.driver for d in drivers}
+        seen: set[str] = set()
+        load = Counter(loads)
+        for pairing in pairings:
+            problem = None
+            if pairing.member not in member_codes:
+                problem = f"pairs with {pairing.member}, not one of the members it was given"
+            elif pairing.driver not in driver_codes or pairing.driver in seen:
+                problem = f"pairs {pairing.driver}, not an unpaired driver or paired twice"
+            else:
+                load[pairing.member] += 1
+                if load[pairing.member] > self.cap:
+                    problem = f"gives {pairing.member} more than the cap of {self.cap}"
+            if problem:
+                raise PluginError(plugin, "chelun_pair_drivers", problem)
+            seen.add(pairing.driver)
+
+    def _events(
+        self,
+        connection: Connection,
+        events: list[tuple[str, str, str]],
+        *,
+        actor: str,
+        entity: str,
+    ) -> None:
+        connection.execute(
+            text(
+                "INSERT INTO event (at, province, actor, entity, entity_key, kind, reason) "
+                "VALUES (CURRENT_TIMESTAMP, :p, :actor, :entity, :key, :kind, :reason)"
+            ),
+            [
+                {
+                    "p": self.province,
+                    "actor": actor,
+                    "entity": entity,
+                    "key": key,
+                    "kind": kind,
+                    "reason": reason,
+                }
+                for key, kind, reason in events
+            ],
+        )
+
+    def _plugin_events(
+        self, connection: Connection, events: list[tuple[str, str, str, str]]
+    ) -> None:
+        connection.execute(
+            text(
+                "INSERT INTO event (at, province, actor, entity, entity_key, kind, reason) "
+                "VALUES (CURRENT_TIMESTAMP, :p, :actor, 'driver', :key, :kind, :reason)"
+            ),
+            [
+                {
+                    "p": self.province,
+                    "actor": f"plugin:{plugin}",
+                    "key": key,
+                    "kind": kind,
+                    "reason": reason,
+                }
+                for key, kind, reason, plugin in events
+            ],
+        )
+
+
+def _json(value: object) -> str:
+    import orjson
+
+    return orjson.dumps(value).decode()
+
+
+def pair_by_county(
+    members: list[DriverProfile], drivers: list[DriverProfile], loads: dict[str, int], cap: int
+) -> list[Pairing]:
+    """Core's pairing: each driver to the least-loaded member of the same home county."""
+    heaps: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for member in members:
+        if member.home_county and loads.get(member.driver, 0) < cap:
+            heaps[member.home_county].append((loads.get(member.driver, 0), member.driver))
+    for heap in heaps.values():
+        heapq.heapify(heap)
+    pairings = []
+    for driver in sorted(drivers, key=lambda d: d.driver):
+        heap = heaps.get(driver.home_county or "")
+        if not heap:
+            continue
+        load, member = heapq.heappop(heap)
+        pairings.append(
+            Pairing(member=member, driver=driver.driver, reason="same home county, least loaded")
+        )
+        if load + 1 < cap:
+            heapq.heappush(heap, (load + 1, member))
+    return pairings
