@@ -105,7 +105,7 @@ def intake(
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from chelun.roster.service import RosterIntake
+    from chelun.roster.service import PARALLEL_MIN_BYTES, RosterIntake
     from chelun.roster.staging import SourceInput
 
     code = _province(province)
@@ -122,6 +122,8 @@ def intake(
     try:
         pm = PluginHost(settings).manager(code)
         intake = RosterIntake(database, pm, code, actor="user:cli")
+        inputs = [SourceInput(name, path, maps.get(name)) for name, path in files.items()]
+        volume = sum(path.stat().st_size for path in files.values())
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -130,15 +132,25 @@ def intake(
             console=err,
             transient=True,
         ) as progress:
-            for name, path in files.items():
-                task = progress.add_task(f"reading {name}", total=None)
-                result = intake.stage(
-                    SourceInput(name, path, maps.get(name)),
-                    force=force,
-                    progress=lambda n, task=task: progress.advance(task, n),
+            if settings.workers > 1 and volume >= PARALLEL_MIN_BYTES:
+                progress.add_task(
+                    f"reading {len(inputs)} files in {settings.workers} processes", total=None
                 )
+                results = intake.stage_all(inputs, force=force, workers=settings.workers)
+            else:
+                results = []
+                for source in inputs:
+                    task = progress.add_task(f"reading {source.name}", total=None)
+                    results.append(
+                        intake.stage(
+                            source,
+                            force=force,
+                            progress=lambda n, task=task: progress.advance(task, n),
+                        )
+                    )
+            for result in results:
                 note = "unchanged, skipped" if result.skipped else f"{result.rows:,} rows"
-                err.print(f"{name}: {result.profile} profile, {note}", highlight=False)
+                err.print(f"{result.source}: {result.profile} profile, {note}", highlight=False)
             progress.add_task("linking, verifying, enrolling", total=None)
             intake.link()
             intake.verify()

@@ -28,6 +28,9 @@ class Settings(BaseSettings):
     pairing_cap: int = Field(
         default=5, ge=1, description="Most ordinary drivers one member driver is paired with."
     )
+    workers: int = Field(
+        default=2, ge=1, description="Processes that stage big source files side by side."
+    )
     block_plugins: str = Field(
         default="", description="Comma-separated plugin names never to load."
     )

@@ -26,23 +26,35 @@ def _intake(province: str, actor: str) -> RosterIntake:
     return RosterIntake(database, PluginHost(settings).manager(province), province, actor=actor)
 
 
-@task(name="stage-source", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
-def stage_source(
-    province: str, name: str, path: str, mapping: str | None, force: bool, actor: str
-) -> dict[str, Any]:
-    """Read, normalise and store one source file (skipped when unchanged since last time)."""
+@task(name="stage-sources", cache_policy=NO_CACHE, retries=1, retry_delay_seconds=2)
+def stage_sources(
+    province: str,
+    sources: dict[str, str],
+    mappings: dict[str, str],
+    force: bool,
+    actor: str,
+) -> list[dict[str, Any]]:
+    """Read, normalise and store a province's files (each skipped when unchanged).
+
+    Big inputs are staged in ``CHELUN_WORKERS`` processes side by side.
+    """
     intake = _intake(province, actor)
-    result = intake.stage(
-        SourceInput(name, Path(path), Path(mapping) if mapping else None), force=force
-    )
+    inputs = [
+        SourceInput(name, Path(path), Path(mappings[name]) if name in mappings else None)
+        for name, path in sources.items()
+    ]
+    results = intake.stage_all(inputs, force=force, workers=Settings().workers)
     intake.database.dispose()
-    return {
-        "source": name,
-        "profile": result.profile,
-        "rows": result.rows,
-        "skipped": result.skipped,
-        "encoding": result.encoding,
-    }
+    return [
+        {
+            "source": result.source,
+            "profile": result.profile,
+            "rows": result.rows,
+            "skipped": result.skipped,
+            "encoding": result.encoding,
+        }
+        for result in results
+    ]
 
 
 @task(name="link-province", cache_policy=NO_CACHE)
@@ -89,11 +101,7 @@ def intake_flow(
     Publishes a table artifact per run: rows in, on the roster and quarantined, per source.
     The artifact holds counts only, never personal data.
     """
-    mappings = mappings or {}
-    staged = [
-        stage_source(province, name, path, mappings.get(name), force, actor)
-        for name, path in sources.items()
-    ]
+    staged = stage_sources(province, sources, mappings or {}, force, actor)
     linked = link_province(province, actor)
     verified = verify_province(province, actor)
     enrolled = enrol_province(province, actor)

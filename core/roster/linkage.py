@@ -329,20 +329,22 @@ class Linker:
         )
         self._resolve_home_provinces(connection)
         created = connection.execute(
-            text(
-                "INSERT INTO event (at, province, actor, entity, entity_key, kind, reason) "
-                "SELECT CURRENT_TIMESTAMP, province, :actor, 'driver', CAST(id AS VARCHAR(20)), "
-                "'roster.created', 'first found in the source records' "
-                "FROM driver WHERE province = :p AND id > :before"
-            ),
-            {**params, "actor": self.actor, "before": before},
-        ).rowcount
+            text("SELECT COUNT(*) FROM driver WHERE province = :p AND id > :before"),
+            {**params, "before": before},
+        ).scalar_one()
         retired_ids = (
             connection.execute(
                 text(
-                    "SELECT id FROM driver WHERE province = :p AND status = 'active' "
-                    "AND NOT EXISTS (SELECT 1 FROM source_record s "
-                    "WHERE s.province = driver.province AND s.driver_key = driver.key)"
+                    "SELECT id FROM driver WHERE province = :p AND status = 'active' AND "
+                    # No index on driver_key: SQLite answers NOT IN from one scan into a
+                    # temporary table, PostgreSQL NOT EXISTS with a hash anti-join.
+                    + (
+                        "key NOT IN (SELECT driver_key FROM source_record "
+                        "WHERE province = :p AND driver_key IS NOT NULL)"
+                        if self.database.is_sqlite
+                        else "NOT EXISTS (SELECT 1 FROM source_record s "
+                        "WHERE s.province = driver.province AND s.driver_key = driver.key)"
+                    )
                 ),
                 params,
             )
@@ -362,6 +364,20 @@ class Linker:
                 ),
                 [{"p": self.province, "actor": self.actor, "id": str(i)} for i in retired_ids],
             )
+        # One event for the run: a roster entry's creation is a fact of the link, and its
+        # records (with their evidence) say where it came from; retirements are listed singly.
+        connection.execute(
+            text(
+                "INSERT INTO event (at, province, actor, entity, entity_key, kind, reason) "
+                "VALUES (CURRENT_TIMESTAMP, :p, :actor, 'roster', :p, 'roster.linked', :reason)"
+            ),
+            {
+                **params,
+                "actor": self.actor,
+                "reason": f"{created} drivers created, {len(retired_ids)} retired; "
+                f"drivers from id {before + 1} on are new",
+            },
+        )
         return created, len(retired_ids)
 
     def _resolve_home_provinces(self, connection: Connection) -> None:

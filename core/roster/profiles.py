@@ -124,7 +124,8 @@ def _aliases(profiles: Iterable[SourceProfile]) -> set[str]:
 def detect(headers: list[str], profiles: Iterable[SourceProfile], where: str) -> ColumnMap:
     """The profile that fits the headers best: all its required fields present, most columns.
 
-    Raises ProfileError naming the file, its headers and the profiles tried.
+    Raises ProfileError naming the file, its headers (unknown ones by position) and the profiles
+    tried.
     """
     best: tuple[int, int, SourceProfile, dict[str, int]] | None = None
     tried = []

@@ -71,10 +71,10 @@ class SourceRecord(Base):
     """
 
     __tablename__ = "source_record"
-    __table_args__ = (
-        Index("ix_source_record_driver", "province", "driver_key"),
-        Index("ix_source_record_name_key", "province", "name_key"),
-    )
+    # The table is its primary key's B-tree (no rowid), and driver_key carries no index: intake
+    # writes millions of rows with random driver keys, and keeping an index of them costs more
+    # than the few whole-province sorts and hash joins that read by driver.
+    __table_args__ = {"sqlite_with_rowid": False}
 
     province: Mapped[str] = mapped_column(String(2), primary_key=True)
     source: Mapped[str] = mapped_column(String(100), primary_key=True)

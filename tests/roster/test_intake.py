@@ -346,3 +346,23 @@ def test_linkage_precision_and_recall_on_known_truth(
     assert junk
     quarantined = {(q["source"], int(q["row"])) for q in quarantine(sqlite_database, "51")}
     assert junk <= quarantined
+
+
+def test_staging_in_two_processes_gives_the_same_roster(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from chelun.roster import service
+
+    sources = generate_province(tmp_path / "pilot", "52", 1500, seed=9, spreadsheet=False)
+    inputs = [SourceInput(s.name, s.path) for s in sources]
+    rosters = []
+    for workers in (1, 2):
+        database = Database(f"sqlite:///{tmp_path / f'w{workers}.db'}")
+        database.ensure_schema()
+        monkeypatch.setattr(service, "PARALLEL_MIN_BYTES", 0)
+        staged, _ = intake_for(database, "52").run(inputs, workers=workers)
+        assert [s.source for s in staged] == [s.name for s in sources]
+        rosters.append((export(database, "52"), quarantine(database, "52")))
+        database.dispose()
+    assert rosters[0] == rosters[1]
+    assert len(rosters[0][0]) > 1000

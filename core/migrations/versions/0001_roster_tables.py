@@ -122,10 +122,8 @@ def upgrade() -> None:
         sa.Column("quarantine", sa.Text(), nullable=True),
         sa.Column("staged_run", sa.String(length=12), nullable=False),
         sa.PrimaryKeyConstraint("province", "source", "row_no", name=op.f("pk_source_record")),
+        sqlite_with_rowid=False,
     )
-    with op.batch_alter_table("source_record", schema=None) as batch_op:
-        batch_op.create_index("ix_source_record_driver", ["province", "driver_key"], unique=False)
-        batch_op.create_index("ix_source_record_name_key", ["province", "name_key"], unique=False)
 
 
 def _make_event_append_only() -> None:
@@ -148,10 +146,6 @@ def _make_event_append_only() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("source_record", schema=None) as batch_op:
-        batch_op.drop_index("ix_source_record_name_key")
-        batch_op.drop_index("ix_source_record_driver")
-
     op.drop_table("source_record")
     op.drop_table("source_file")
     with op.batch_alter_table("event", schema=None) as batch_op:
