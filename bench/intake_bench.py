@@ -306,11 +306,30 @@ def child_floor(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _live_children_cpu() -> float:
+    """CPU seconds of this process's live children (the staging pool keeps its workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == me:  # fields after the command: state, ppid, ...
+            total += (int(fields[11]) + int(fields[12])) / ticks
+    return total
+
+
 def _cpu_with_children() -> float:
-    """CPU seconds of this process and of its reaped children (the staging workers)."""
+    """CPU seconds of this process, its reaped children and its live ones."""
     own = resource.getrusage(resource.RUSAGE_SELF)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (
+        own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime + _live_children_cpu()
+    )
 
 
 def child_intake(spec: dict[str, Any]) -> dict[str, Any]:

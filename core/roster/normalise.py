@@ -304,9 +304,30 @@ def _t2s() -> Callable[[str], str]:
     return opencc.OpenCC("t2s").convert
 
 
+# Whether OpenCC changes a character on its own; filled as characters are met (a few thousand).
+_TRADITIONAL: dict[str, bool] = {}
+
+
+def _has_traditional(text: str) -> bool:
+    for char in text:
+        changes = _TRADITIONAL.get(char)
+        if changes is None:
+            try:
+                changes = _t2s()(char) != char
+            except (UnicodeError, ValueError):
+                changes = False
+            _TRADITIONAL[char] = changes
+        if changes:
+            return True
+    return False
+
+
 @lru_cache(maxsize=1 << 17)
 def _name_key(display: str) -> str:
-    # Names repeat heavily (张伟 is tens of thousands of people) and OpenCC costs several us.
+    # Names repeat heavily (张伟 is tens of thousands of people) and OpenCC costs several us;
+    # most names have no traditional character at all and skip it.
+    if not _has_traditional(display):
+        return display.lower()
     try:
         simplified = _t2s()(display)
     except (UnicodeError, ValueError):  # lone surrogates from a badly decoded file

@@ -6,10 +6,12 @@ tests call them directly.
 
 from __future__ import annotations
 
+import atexit
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
+from functools import cache
 
 import pluggy
 from sqlalchemy import text
@@ -25,6 +27,17 @@ from chelun.storage.tables import Event
 
 #: Below this many bytes of input, staging stays in one process.
 PARALLEL_MIN_BYTES = 32 << 20
+
+
+@cache
+def _staging_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes, started once and reused by every later intake in this process.
+
+    Spawned, not forked: the parent may hold database connections and Prefect's threads.
+    """
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    atexit.register(pool.shutdown, cancel_futures=True)
+    return pool
 
 
 def _stage_in_worker(
@@ -135,15 +148,14 @@ class RosterIntake:
         profiles = source_profiles(self.pm)
         # Biggest first, so that the last file to finish is a small one.
         order = sorted(range(len(sources)), key=lambda i: -sources[i].path.stat().st_size)
-        context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = {
-                i: pool.submit(
-                    _stage_in_worker, self.database.url, self.province, profiles, sources[i], force
-                )
-                for i in order
-            }
-            results = [futures[i].result() for i in range(len(sources))]
+        pool = _staging_pool(workers)
+        futures = {
+            i: pool.submit(
+                _stage_in_worker, self.database.url, self.province, profiles, sources[i], force
+            )
+            for i in order
+        }
+        results = [futures[i].result() for i in range(len(sources))]
         for result in results:
             self._record_staged(result)
         return results
