@@ -24,7 +24,11 @@ target is missed. Everything runs on the local machine; nothing is sent anywhere
    each province in turn (stage every file, then link). Stage and link are timed separately.
 
 Peak RSS of each child is its own: the parent reaps it with ``os.wait4``, which returns that
-child's rusage alone (``ru_maxrss``); the child also reports its ``VmHWM`` from /proc.
+child's rusage alone (``ru_maxrss``); the child also reports its ``VmHWM`` from /proc. Staging
+workers (``--workers`` > 1) are grandchildren that wait4 does not count, so the parent also
+samples the RSS of the child's whole process tree every 0.2 s; the target is checked against the
+larger figure. cProfile (``--profile``) sees only the intake process: profile with
+``--workers 1`` to see staging.
 
 Figures go to stdout and to ``WORKDIR/result.json`` (``result-profile.json`` for a profiled run,
 whose intake time is inflated by the profiler). The two databases are deleted at the end unless

@@ -61,12 +61,23 @@ def _settings() -> Settings:
 
 
 def _database(settings: Settings):  # type: ignore[no-untyped-def]
+    from sqlalchemy.exc import OperationalError
+
     from chelun.storage.db import open_database
 
     try:
         return open_database(settings)
     except RuntimeError as exc:
         raise fail(str(exc)) from None
+    except OperationalError as exc:
+        from sqlalchemy.engine import make_url
+
+        where = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise fail(
+            f"cannot open the database at {where}: {reason}; check CHELUN_DATABASE_URL "
+            "and that the server is running"
+        ) from None
 
 
 def _pairs(values: list[str], what: str) -> dict[str, Path]:
@@ -345,7 +356,7 @@ def db_current() -> None:
 def demo(
     drivers: Annotated[
         int, typer.Option(help="How many drivers the synthetic pilot has, over four provinces.")
-    ] = 40_000,
+    ] = 20_000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 2022,
 ) -> None:
     """Generate a synthetic four-province pilot and run the intake flow on it.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 import importlib.metadata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from types import ModuleType
@@ -223,6 +223,17 @@ def call_all(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> list[tuple[s
     A hook that raises is reported as a ``PluginError`` naming the plugin and the hook.
     """
     return [(impl.plugin_name, _invoke(impl, hook, kwargs)) for impl in _implementations(pm, hook)]
+
+
+def call_each(
+    pm: pluggy.PluginManager, hook: str, arguments: Callable[[str], dict[str, Any]]
+) -> list[tuple[str, Any]]:
+    """Like ``call_all``, but each plugin gets the arguments ``arguments(plugin_name)`` returns:
+    a ``register`` callback, say, that records which plugin registered what."""
+    return [
+        (impl.plugin_name, _invoke(impl, hook, arguments(impl.plugin_name)))
+        for impl in _implementations(pm, hook)
+    ]
 
 
 def decide(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> Decision | None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from rich.console import Console
 from rich.table import Table
@@ -61,41 +61,30 @@ def print_intake_summary(
     console.print(table)
 
     funnel = Table(title="Verification, enrolment and pairing")
-    for column in (
-        "province",
-        "confirmed",
-        "at phone",
-        "at visit",
-        "failed",
-        "branches e/m/g",
-        "enrolled",
-        "paired",
-    ):
-        funnel.add_column(column, justify="left" if column == "prov." else "right")
+    funnel.add_column("")
     for summary in summaries:
-        v = summary.verification
-        confirmed = sum(n for key, n in v.items() if key.endswith(":confirmed"))
-        branches = "/".join(
-            f"{summary.branches.get(kind, 0):,}" for kind in ("enterprise", "mobile", "grid")
-        )
-        enrolled = "/".join(
-            f"{summary.enrolled.get(kind, 0):,}" for kind in ("enterprise", "mobile", "grid")
-        )
-        funnel.add_row(
-            summary.province,
-            f"{confirmed:,}",
-            f"{v.get('phone:pending', 0):,}",
-            f"{v.get('visit:pending', 0):,}",
-            f"{sum(n for key, n in v.items() if key.endswith(':failed')):,}",
-            branches,
-            enrolled,
-            f"{summary.paired:,}",
-        )
-    funnel.caption = (
-        "confirmed: by cross-source match, phone check or home visit; phone, visit: waiting "
-        "there; e/m/g: enterprise, mobile, grid branches and the member drivers enrolled in "
-        "them; paired: ordinary drivers with a member driver as contact"
-    )
+        funnel.add_column(summary.province, justify="right")
+
+    def confirmed_at(summary: RosterSummary, stage: str) -> int:
+        return summary.verification.get(f"{stage}:confirmed", 0)
+
+    rows: list[tuple[str, Callable[[RosterSummary], int]]] = [
+        ("confirmed by cross-source match", lambda s: confirmed_at(s, "match")),
+        ("confirmed by phone check", lambda s: confirmed_at(s, "phone")),
+        ("confirmed by home visit", lambda s: confirmed_at(s, "visit")),
+        ("waiting for a phone check", lambda s: s.verification.get("phone:pending", 0)),
+        ("waiting for a home visit", lambda s: s.verification.get("visit:pending", 0)),
+        ("failed verification", lambda s: s.verification.get("visit:failed", 0)),
+        ("enterprise branches", lambda s: s.branches.get("enterprise", 0)),
+        ("mobile branches", lambda s: s.branches.get("mobile", 0)),
+        ("grid branches", lambda s: s.branches.get("grid", 0)),
+        ("members in enterprise branches", lambda s: s.enrolled.get("enterprise", 0)),
+        ("members in mobile branches", lambda s: s.enrolled.get("mobile", 0)),
+        ("members in grid branches", lambda s: s.enrolled.get("grid", 0)),
+        ("drivers paired with a member", lambda s: s.paired),
+    ]
+    for label, value in rows:
+        funnel.add_row(label, *(f"{value(summary):,}" for summary in summaries))
     console.print(funnel)
 
     reasons = sorted(

@@ -41,7 +41,8 @@ class SourceProfile(BaseModel):
     columns: dict[str, tuple[str, ...]]
     required: tuple[str, ...] = ("name",)
     #: Lower ranks are more authoritative when sources disagree on a driver's name or phone.
-    rank: int = 50
+    #: Two digits, so that the roster can pick values by comparing rank-prefixed text.
+    rank: int = Field(default=50, ge=10, le=99)
     #: True when every row of this source is a party member (the party member database).
     all_members: bool = False
 

@@ -24,7 +24,7 @@ from chelun.models.roster import (
     EnterpriseSummary,
     Pairing,
 )
-from chelun.plugin_manager import PluginError, call_all, decide
+from chelun.plugin_manager import PluginError, call_each, decide
 from chelun.roster.export import driver_code
 from chelun.storage.db import Database
 
@@ -59,14 +59,18 @@ def enterprises_of(connection: Connection, province: str) -> list[EnterpriseSumm
 
 def collect_branches(
     pm: pluggy.PluginManager, province: str, enterprises: list[EnterpriseSummary]
-) -> list[Branch]:
-    branches: dict[str, Branch] = {}
+) -> dict[str, tuple[Branch, str]]:
+    """Every branch the province's plugins register, by code, with the plugin that did."""
+    branches: dict[str, tuple[Branch, str]] = {}
 
-    def register(branch: Branch) -> None:
-        branches.setdefault(branch.code, branch)
+    def arguments(plugin: str) -> dict[str, object]:
+        def register(branch: Branch) -> None:
+            branches.setdefault(branch.code, (branch, plugin))
 
-    call_all(pm, "chelun_branches", province=province, enterprises=enterprises, register=register)
-    return list(branches.values())
+        return {"province": province, "enterprises": enterprises, "register": register}
+
+    call_each(pm, "chelun_branches", arguments)
+    return branches
 
 
 def _profiles(rows: Iterable[tuple], province: str) -> list[DriverProfile]:
@@ -97,22 +101,25 @@ class Enrolment:
 
     def run(self) -> EnrolmentResult:
         with self.database.connect() as connection:
-            branches = collect_branches(
+            registered = collect_branches(
                 self.pm, self.province, enterprises_of(connection, self.province)
             )
-            self._store_branches(connection, branches)
+            self._store_branches(connection, registered)
+            branches = [branch for branch, _ in registered.values()]
             directory = BranchDirectory(branches)
             enrolled = self._enrol(connection, directory)
             paired = self._pair(connection)
         return EnrolmentResult(dict(Counter(b.kind for b in branches)), enrolled, paired)
 
-    def _store_branches(self, connection: Connection, branches: list[Branch]) -> None:
+    def _store_branches(
+        self, connection: Connection, registered: dict[str, tuple[Branch, str]]
+    ) -> None:
         known = set(
             connection.execute(
                 text("SELECT code FROM branch WHERE province = :p"), {"p": self.province}
             ).scalars()
         )
-        new = [b for b in branches if b.code not in known]
+        new = [(b, plugin) for code, (b, plugin) in registered.items() if code not in known]
         if not new:
             return
         connection.execute(
@@ -123,14 +130,24 @@ class Enrolment:
             ),
             [
                 {**b.model_dump(exclude={"grid_counties"}), "grid": _json(list(b.grid_counties))}
-                for b in new
+                for b, _ in new
             ],
         )
-        self._events(
-            connection,
-            [(f"branch:{b.code}", "branch.registered", f"{b.kind} branch registered") for b in new],
-            actor="plugin:branches",
-            entity="branch",
+        connection.execute(
+            text(
+                "INSERT INTO event (at, province, actor, entity, entity_key, kind, reason) "
+                "VALUES (CURRENT_TIMESTAMP, :p, :actor, 'branch', :key, 'branch.registered', "
+                ":reason)"
+            ),
+            [
+                {
+                    "p": self.province,
+                    "actor": f"plugin:{plugin}",
+                    "key": b.code,
+                    "reason": f"{b.kind} branch registered",
+                }
+                for b, plugin in new
+            ],
         )
 
     def _enrol(self, connection: Connection, directory: BranchDirectory) -> int:
@@ -257,32 +274,6 @@ class Enrolment:
             if problem:
                 raise PluginError(plugin, "chelun_pair_drivers", problem)
             seen.add(pairing.driver)
-
-    def _events(
-        self,
-        connection: Connection,
-        events: list[tuple[str, str, str]],
-        *,
-        actor: str,
-        entity: str,
-    ) -> None:
-        connection.execute(
-            text(
-                "INSERT INTO event (at, province, actor, entity, entity_key, kind, reason) "
-                "VALUES (CURRENT_TIMESTAMP, :p, :actor, :entity, :key, :kind, :reason)"
-            ),
-            [
-                {
-                    "p": self.province,
-                    "actor": actor,
-                    "entity": entity,
-                    "key": key,
-                    "kind": kind,
-                    "reason": reason,
-                }
-                for key, kind, reason in events
-            ],
-        )
 
     def _plugin_events(
         self, connection: Connection, events: list[tuple[str, str, str, str]]

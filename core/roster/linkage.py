@@ -21,6 +21,7 @@ transaction, so a run that dies leaves the previous roster intact.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -296,24 +297,26 @@ class Linker:
         )
 
     def _rebuild_roster(self, connection: Connection) -> tuple[int, int]:
+        run = uuid.uuid4().hex[:12]
         params = {"p": self.province}
         before = connection.execute(text("SELECT COALESCE(MAX(id), 0) FROM driver")).scalar_one()
 
         def best(column: str) -> str:
             # The value from the most authoritative source (lowest rank) that has one.
-            return f"SUBSTR(MIN(CAST(rank + 100 AS VARCHAR(3)) || {column}), 4)"
+            # Ranks have two digits (10-99), so the text "<rank><value>" sorts by rank first.
+            return f"SUBSTR(MIN(rank || {column}), 3)"
 
         connection.execute(
             text(
                 "INSERT INTO driver (province, key, id_number, name, birth, home_county, phone, "
                 "plate, enterprise, uscc, member, records, sources, phones, enterprises, status, "
-                "verification_stage, verification_outcome, updated_at) "
+                "verification_stage, verification_outcome, linked_run, updated_at) "
                 f"SELECT province, driver_key, MAX(id_number), {best('name')}, MIN(birth), "
                 f"SUBSTR(MAX(id_number), 1, 6), {best('phone')}, {best('plate')}, "
                 f"{best('enterprise')}, {best('uscc')}, "
                 "MAX(CASE WHEN member THEN 1 ELSE 0 END) = 1, COUNT(*), COUNT(DISTINCT source), "
                 "COUNT(DISTINCT phone), COUNT(DISTINCT enterprise), 'active', 'match', "
-                "'pending', CURRENT_TIMESTAMP "
+                "'pending', :run, CURRENT_TIMESTAMP "
                 "FROM source_record WHERE province = :p AND driver_key IS NOT NULL "
                 "GROUP BY province, driver_key "
                 "ON CONFLICT (province, key) DO UPDATE SET id_number = excluded.id_number, "
@@ -323,30 +326,23 @@ class Linker:
                 "uscc = excluded.uscc, member = excluded.member, records = excluded.records, "
                 "sources = excluded.sources, phones = excluded.phones, "
                 "enterprises = excluded.enterprises, status = 'active', "
-                "updated_at = excluded.updated_at"
+                "linked_run = excluded.linked_run, updated_at = excluded.updated_at"
             ),
-            params,
+            {**params, "run": run},
         )
         self._resolve_home_provinces(connection)
         created = connection.execute(
             text("SELECT COUNT(*) FROM driver WHERE province = :p AND id > :before"),
             {**params, "before": before},
         ).scalar_one()
+        # The upsert stamped every driver that still has records; the others have none left.
         retired_ids = (
             connection.execute(
                 text(
-                    "SELECT id FROM driver WHERE province = :p AND status = 'active' AND "
-                    # No index on driver_key: SQLite answers NOT IN from one scan into a
-                    # temporary table, PostgreSQL NOT EXISTS with a hash anti-join.
-                    + (
-                        "key NOT IN (SELECT driver_key FROM source_record "
-                        "WHERE province = :p AND driver_key IS NOT NULL)"
-                        if self.database.is_sqlite
-                        else "NOT EXISTS (SELECT 1 FROM source_record s "
-                        "WHERE s.province = driver.province AND s.driver_key = driver.key)"
-                    )
+                    "SELECT id FROM driver WHERE province = :p AND status = 'active' "
+                    "AND linked_run <> :run"
                 ),
-                params,
+                {**params, "run": run},
             )
             .scalars()
             .all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import tomllib
 from collections.abc import Iterable
@@ -198,7 +199,8 @@ def load_mapping(path: Path, headers: list[str], where: str) -> ColumnMap:
     if "name" not in fields and "id_number" not in fields:
         raise ProfileError(f"{path}: map at least a name or an id_number column")
     profile = SourceProfile(
-        name=f"mapping:{path.name}",
+        # The digest makes an edited mapping file a different profile: the source is read again.
+        name=f"mapping:{path.name[:60]}:{hashlib.sha256(text.encode()).hexdigest()[:12]}",
         description=f"columns mapped by {path}",
         columns={field: (headers[index],) for field, index in fields.items()},
         required=(),

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing
+import os
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -35,9 +38,26 @@ def _staging_pool(workers: int) -> ProcessPoolExecutor:
 
     Spawned, not forked: the parent may hold database connections and Prefect's threads.
     """
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("spawn"),
+        initializer=_die_with_parent,
+        initargs=(os.getpid(),),
+    )
     atexit.register(pool.shutdown, cancel_futures=True)
     return pool
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker start-up: exit as soon as the parent is gone (killed, say), so that no orphan
+    keeps writing a source that a restarted intake is staging again."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.2)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="chelun-parent-watch", daemon=True).start()
 
 
 def _stage_in_worker(

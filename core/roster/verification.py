@@ -59,10 +59,9 @@ class Verification:
     def match(self) -> int:
         """Stage 1 (数据比对): confirm drivers whose valid ID appears in several sources."""
         params = {"p": self.province, "n": MATCH_SOURCES, "actor": self.actor}
-        waiting = (
-            "province = :p AND status = 'active' AND verification_stage = 'match' "
-            "AND verification_outcome = 'pending'"
-        )
+        # Any driver still pending is matched again: a second source may have named them since.
+        pending = "province = :p AND status = 'active' AND verification_outcome = 'pending'"
+        waiting = f"{pending} AND verification_stage = 'match'"
         with self.database.connect() as connection:
             confirmed = connection.execute(
                 text(
@@ -70,15 +69,16 @@ class Verification:
                     "SELECT CURRENT_TIMESTAMP, province, :actor, 'driver', "
                     "CAST(id AS VARCHAR(20)), 'verification.confirmed', "
                     "'match: the same valid ID number in ' || CAST(sources AS VARCHAR(4)) || "
-                    f"' independent sources' FROM driver WHERE {waiting} "
+                    f"' independent sources' FROM driver WHERE {pending} "
                     "AND id_number IS NOT NULL AND sources >= :n"
                 ),
                 params,
             ).rowcount
             connection.execute(
                 text(
-                    "UPDATE driver SET verification_outcome = 'confirmed' WHERE "
-                    f"{waiting} AND id_number IS NOT NULL AND sources >= :n"
+                    "UPDATE driver SET verification_stage = 'match', "
+                    f"verification_outcome = 'confirmed' WHERE {pending} "
+                    "AND id_number IS NOT NULL AND sources >= :n"
                 ),
                 params,
             )
@@ -167,19 +167,14 @@ class Verification:
             handled += self.record_visits(decision.value, actor=f"plugin:{decision.plugin}")
 
     def record_visits(self, visits: Iterable[HomeVisit], *, actor: str) -> int:
-        """Record home-visit results (from a plugin or a clerk) for drivers at the visit stage."""
+        """Record home-visit results (from a plugin or a clerk) for this province's drivers
+        waiting for a phone check or a visit; other drivers are left as they are."""
         with self.database.connect() as connection:
             return self._apply(
                 connection,
-                (
-                    (
-                        v.driver,
-                        v.outcome,
-                        f"visited {v.visited_on.isoformat()} by {v.visitor}"
-                        + (f": {v.detail}" if v.detail else ""),
-                    )
-                    for v in visits
-                ),
+                # The visitor and the note are free text that may name people: the event keeps
+                # the date only.
+                ((v.driver, v.outcome, f"visited {v.visited_on.isoformat()}") for v in visits),
                 stage="visit",
                 actor=actor,
             )
@@ -213,7 +208,13 @@ class Verification:
     ) -> int:
         updates = []
         events = []
+        # A home visit settles a driver still waiting for a phone check too (a province with no
+        # phone provider sends its clerks straight to visits).
+        also = "phone" if stage == "visit" else stage
+        prefix = f"{self.province}-"
         for code, outcome, detail in results:
+            if not code.startswith(prefix):
+                continue  # another province's driver: never touched from here
             driver_id = _driver_id(code)
             if outcome == "confirmed":
                 change = {"stage": stage, "outcome": "confirmed"}
@@ -224,7 +225,9 @@ class Verification:
             else:
                 change = {"stage": stage, "outcome": "failed"}
                 kind = "verification.failed"
-            updates.append({**change, "id": driver_id, "at": stage})
+            updates.append(
+                {**change, "id": driver_id, "at": stage, "also": also, "p": self.province}
+            )
             events.append(
                 {
                     "p": self.province,
@@ -234,6 +237,7 @@ class Verification:
                     "reason": f"{stage}: {outcome}" + (f" ({detail})" if detail else ""),
                     "id": driver_id,
                     "at": stage,
+                    "also": also,
                 }
             )
         if not updates:
@@ -242,16 +246,17 @@ class Verification:
         connection.execute(
             text(
                 "INSERT INTO event (at, province, actor, entity, entity_key, kind, reason) "
-                "SELECT CURRENT_TIMESTAMP, :p, :actor, 'driver', :key, :kind, :reason "
-                "FROM driver WHERE id = :id AND verification_stage = :at "
-                "AND verification_outcome = 'pending'"
+                "SELECT CURRENT_TIMESTAMP, province, :actor, 'driver', :key, :kind, :reason "
+                "FROM driver WHERE id = :id AND province = :p "
+                "AND verification_stage IN (:at, :also) AND verification_outcome = 'pending'"
             ),
             events,
         )
         result = connection.execute(
             text(
                 "UPDATE driver SET verification_stage = :stage, verification_outcome = :outcome "
-                "WHERE id = :id AND verification_stage = :at AND verification_outcome = 'pending'"
+                "WHERE id = :id AND province = :p AND verification_stage IN (:at, :also) "
+                "AND verification_outcome = 'pending'"
             ),
             updates,
         )

@@ -129,6 +129,8 @@ class Driver(Base):
     verification_outcome: Mapped[str] = mapped_column(String(12), default="pending")
     branch: Mapped[str | None] = mapped_column(String(100))
     contact: Mapped[int | None] = mapped_column(Integer)
+    #: The link run that last found records for this driver; older means none are left.
+    linked_run: Mapped[str] = mapped_column(String(12))
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=_now, server_default=func.current_timestamp()
     )

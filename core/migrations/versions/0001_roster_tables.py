@@ -51,6 +51,7 @@ def upgrade() -> None:
         sa.Column("verification_outcome", sa.String(length=12), nullable=False),
         sa.Column("branch", sa.String(length=100), nullable=True),
         sa.Column("contact", sa.Integer(), nullable=True),
+        sa.Column("linked_run", sa.String(length=12), nullable=False),
         sa.Column(
             "updated_at",
             sa.DateTime(timezone=True),
