@@ -134,6 +134,10 @@ class DivisionTable:
     def __contains__(self, code: str) -> bool:
         return code in self._entries
 
+    def codes(self) -> list[str]:
+        """Every code the table knows, current and retired."""
+        return list(self._entries)
+
     def get(self, code: str) -> Division | None:
         return self._entries.get(code)
 

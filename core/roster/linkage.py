@@ -24,7 +24,7 @@ import datetime as dt
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -43,15 +43,6 @@ from chelun.storage.db import Database
 STAGING_QUARANTINE = tuple(f"q:{code}" for code in (UNREADABLE, NO_IDENTITY, NAME_ONLY))
 WEIGHTS = {"id": 3, "phone": 2, "plate": 2, "birth": 1}
 THRESHOLD = 2
-
-
-@dataclass
-class Candidate:
-    """What the valid-ID records of one driver say, for matching a pending record."""
-
-    phones: set[str] = field(default_factory=set)
-    plates: set[str] = field(default_factory=set)
-    birth: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,22 +90,21 @@ def one_typo_apart(damaged: str | None, valid: str) -> bool:
     return False
 
 
-def _score(record: Pending, key: str, candidate: Candidate) -> tuple[int, list[str]]:
-    evidence = ["name"]
-    score = 0
-    if one_typo_apart(record.id_cleaned, key):
-        score += WEIGHTS["id"]
-        evidence.append("id~")
-    if record.phone and record.phone in candidate.phones:
-        score += WEIGHTS["phone"]
-        evidence.append("phone")
-    if record.plate and record.plate in candidate.plates:
-        score += WEIGHTS["plate"]
-        evidence.append("plate")
-    if record.birth and record.birth == candidate.birth:
-        score += WEIGHTS["birth"]
-        evidence.append("birth")
-    return score, evidence
+def _score(evidence: set[str]) -> tuple[int, list[str]]:
+    kinds = [kind for kind in ("id~", "phone", "plate", "birth") if kind in evidence]
+    return sum(WEIGHTS[kind.rstrip("~")] for kind in kinds), ["name", *kinds]
+
+
+def _blocks(cleaned: str | None) -> tuple[str | None, str | None, str | None]:
+    """Three six-character blocks of a damaged ID: its start, middle and end.
+
+    One typo (a character changed, dropped or added, or two neighbours swapped) leaves at least
+    one of them as it is in the valid number: the start and middle counted from the front, the
+    end counted from the back. Candidates share the name and one block.
+    """
+    if not cleaned or len(cleaned) < 12:
+        return None, None, None
+    return cleaned[:6], cleaned[6:12], cleaned[-6:]
 
 
 class _Clusters:
@@ -153,7 +143,7 @@ class Linker:
     def run(self) -> LinkResult:
         with self.database.connect() as connection:
             pending = self._pending(connection)
-            candidates = self._candidates(connection, {p.name_key for p in pending if p.name_key})
+            candidates = self._candidates(connection, pending)
             updates, stats = self._decide(pending, candidates)
             self._write_links(connection, updates)
             created, retired = self._rebuild_roster(connection)
@@ -171,36 +161,94 @@ class Linker:
         return [Pending(r[0], r[1], r[2], r[3], r[4], _date_text(r[5]), r[6], r[7]) for r in rows]
 
     def _candidates(
-        self, connection: Connection, names: set[str]
-    ) -> dict[str, dict[str, Candidate]]:
-        by_name: dict[str, dict[str, Candidate]] = defaultdict(dict)
-        if not names:
-            return by_name
-        connection.execute(text("CREATE TEMPORARY TABLE IF NOT EXISTS link_names (k VARCHAR(100))"))
-        connection.execute(text("DELETE FROM link_names"))
+        self, connection: Connection, pending: list[Pending]
+    ) -> dict[tuple[str, int], dict[str, set[str]]]:
+        """For each pending record, the drivers with a valid ID that share its name and at
+        least one piece of evidence, with the evidence: found by joins on the name and each
+        kind of evidence, so that a common name's thousands of drivers are never compared."""
+        found: dict[tuple[str, int], dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+        named = [p for p in pending if p.name_key]
+        if not named:
+            return found
         connection.execute(
-            text("INSERT INTO link_names (k) VALUES (:k)"), [{"k": name} for name in names]
-        )
-        rows = connection.execute(
             text(
-                "SELECT s.name_key, s.driver_key, s.phone, s.plate, s.birth FROM source_record s "
-                "WHERE s.province = :p AND s.id_status = 'valid' "
-                "AND s.name_key IN (SELECT k FROM link_names)"
-            ),
-            {"p": self.province},
+                "CREATE TEMPORARY TABLE IF NOT EXISTS link_pending (src VARCHAR(100), "
+                "row_no INTEGER, name_key VARCHAR(100), phone VARCHAR(20), plate VARCHAR(16), "
+                "birth DATE, id_start VARCHAR(6), id_middle VARCHAR(6), id_end VARCHAR(6))"
+            )
         )
-        for name_key, driver_key, phone, plate, birth in rows:
-            candidate = by_name[name_key].setdefault(driver_key, Candidate())
-            if phone:
-                candidate.phones.add(phone)
-            if plate:
-                candidate.plates.add(plate)
-            candidate.birth = candidate.birth or _date_text(birth)
-        connection.execute(text("DELETE FROM link_names"))
-        return by_name
+        for column in ("phone", "plate", "birth", "id_start", "id_middle", "id_end"):
+            # The join probes the pending records (few) for each staged record (millions).
+            connection.execute(
+                text(
+                    f"CREATE INDEX IF NOT EXISTS link_pending_{column} "
+                    f"ON link_pending (name_key, {column})"
+                )
+            )
+        connection.execute(text("DELETE FROM link_pending"))
+        connection.execute(
+            text(
+                "INSERT INTO link_pending VALUES (:src, :row_no, :name_key, :phone, :plate, "
+                ":birth, :id_start, :id_middle, :id_end)"
+            ),
+            [
+                dict(
+                    zip(
+                        (
+                            "src",
+                            "row_no",
+                            "name_key",
+                            "phone",
+                            "plate",
+                            "birth",
+                            "id_start",
+                            "id_middle",
+                            "id_end",
+                        ),
+                        (
+                            p.source,
+                            p.row_no,
+                            p.name_key,
+                            p.phone,
+                            p.plate,
+                            p.birth,
+                            *_blocks(p.id_cleaned),
+                        ),
+                        strict=True,
+                    )
+                )
+                for p in named
+            ],
+        )
+        joins = {
+            "phone": "s.phone = p.phone",
+            "plate": "s.plate = p.plate",
+            "birth": "s.birth = p.birth",
+            "id~": "SUBSTR(s.id_number, 1, 6) = p.id_start",
+            "id~middle": "SUBSTR(s.id_number, 7, 6) = p.id_middle",
+            "id~end": "SUBSTR(s.id_number, 13, 6) = p.id_end",
+        }
+        cleaned = {(p.source, p.row_no): p.id_cleaned for p in named}
+        # One join per kind of evidence: each probes an index of the pending records.
+        for kind, condition in joins.items():
+            rows = connection.execute(
+                text(
+                    "SELECT p.src, p.row_no, s.driver_key FROM source_record s "
+                    f"JOIN link_pending p ON p.name_key = s.name_key AND {condition} "
+                    "WHERE s.province = :p AND s.id_status = 'valid'"
+                ),
+                {"p": self.province},
+            )
+            is_id = kind.startswith("id~")
+            for source, row_no, driver_key in rows:
+                if is_id and not one_typo_apart(cleaned[(source, row_no)], driver_key):
+                    continue
+                found[(source, row_no)][driver_key].add("id~" if is_id else kind)
+        connection.execute(text("DELETE FROM link_pending"))
+        return found
 
     def _decide(
-        self, pending: list[Pending], candidates: dict[str, dict[str, Candidate]]
+        self, pending: list[Pending], candidates: dict[tuple[str, int], dict[str, set[str]]]
     ) -> tuple[list[dict[str, Any]], dict[str, int]]:
         stats = {"evidence": 0, "no_id": 0, "quarantined": 0}
         updates: list[dict[str, Any]] = []
@@ -208,8 +256,8 @@ class Linker:
         for record in pending:
             scored = sorted(
                 (
-                    (*_score(record, key, candidate), key)
-                    for key, candidate in candidates.get(record.name_key or "", {}).items()
+                    (*_score(evidence), key)
+                    for key, evidence in candidates.get((record.source, record.row_no), {}).items()
                 ),
                 key=lambda item: (-item[0], item[2]),
             )
@@ -301,6 +349,8 @@ class Linker:
         params = {"p": self.province}
         before = connection.execute(text("SELECT COALESCE(MAX(id), 0) FROM driver")).scalar_one()
 
+        self._load_county_provinces(connection)
+
         def best(column: str) -> str:
             # The value from the most authoritative source (lowest rank) that has one.
             # Ranks have two digits (10-99), so the text "<rank><value>" sorts by rank first.
@@ -308,20 +358,30 @@ class Linker:
 
         connection.execute(
             text(
-                "INSERT INTO driver (province, key, id_number, name, birth, home_county, phone, "
-                "plate, enterprise, uscc, member, records, sources, phones, enterprises, status, "
-                "verification_stage, verification_outcome, linked_run, updated_at) "
-                f"SELECT province, driver_key, MAX(id_number), {best('name')}, MIN(birth), "
-                f"SUBSTR(MAX(id_number), 1, 6), {best('phone')}, {best('plate')}, "
-                f"{best('enterprise')}, {best('uscc')}, "
-                "MAX(CASE WHEN member THEN 1 ELSE 0 END) = 1, COUNT(*), COUNT(DISTINCT source), "
-                "COUNT(DISTINCT phone), COUNT(DISTINCT enterprise), 'active', 'match', "
-                "'pending', :run, CURRENT_TIMESTAMP "
+                "INSERT INTO driver (province, key, id_number, name, birth, home_county, "
+                "home_province, phone, plate, enterprise, uscc, member, records, sources, "
+                "phones, enterprises, status, verification_stage, verification_outcome, "
+                "linked_run, updated_at) "
+                "SELECT g.province, g.driver_key, g.id_number, g.name, g.birth, g.county, "
+                "COALESCE(c.province, SUBSTR(g.county, 1, 2)), g.phone, g.plate, g.enterprise, "
+                "g.uscc, g.member, g.records, g.sources, g.phones, g.enterprises, 'active', "
+                "'match', 'pending', :run, CURRENT_TIMESTAMP FROM ("
+                "SELECT province, driver_key, MAX(id_number) AS id_number, "
+                f"{best('name')} AS name, MIN(birth) AS birth, "
+                "SUBSTR(MAX(id_number), 1, 6) AS county, "
+                f"{best('phone')} AS phone, {best('plate')} AS plate, "
+                f"{best('enterprise')} AS enterprise, {best('uscc')} AS uscc, "
+                "MAX(CASE WHEN member THEN 1 ELSE 0 END) = 1 AS member, COUNT(*) AS records, "
+                "COUNT(DISTINCT source) AS sources, COUNT(DISTINCT phone) AS phones, "
+                "COUNT(DISTINCT enterprise) AS enterprises "
                 "FROM source_record WHERE province = :p AND driver_key IS NOT NULL "
-                "GROUP BY province, driver_key "
+                "GROUP BY province, driver_key) g "
+                # WHERE true: SQLite's parser needs it between a join and ON CONFLICT.
+                "LEFT JOIN county_province c ON c.code = g.county WHERE true "
                 "ON CONFLICT (province, key) DO UPDATE SET id_number = excluded.id_number, "
                 "name = excluded.name, birth = excluded.birth, "
-                "home_county = excluded.home_county, phone = excluded.phone, "
+                "home_county = excluded.home_county, home_province = excluded.home_province, "
+                "phone = excluded.phone, "
                 "plate = excluded.plate, enterprise = excluded.enterprise, "
                 "uscc = excluded.uscc, member = excluded.member, records = excluded.records, "
                 "sources = excluded.sources, phones = excluded.phones, "
@@ -330,7 +390,6 @@ class Linker:
             ),
             {**params, "run": run},
         )
-        self._resolve_home_provinces(connection)
         created = connection.execute(
             text("SELECT COUNT(*) FROM driver WHERE province = :p AND id > :before"),
             {**params, "before": before},
@@ -376,32 +435,26 @@ class Linker:
         )
         return created, len(retired_ids)
 
-    def _resolve_home_provinces(self, connection: Connection) -> None:
-        counties = (
-            connection.execute(
-                text(
-                    "SELECT DISTINCT home_county FROM driver WHERE province = :p "
-                    "AND home_county IS NOT NULL AND home_province IS NULL"
-                ),
-                {"p": self.province},
+    def _load_county_provinces(self, connection: Connection) -> None:
+        """A temporary table of every division code and the province it resolves to today
+        (retired codes through their successors), for the roster's home province."""
+        connection.execute(
+            text(
+                "CREATE TEMPORARY TABLE IF NOT EXISTS county_province "
+                "(code VARCHAR(6) PRIMARY KEY, province VARCHAR(2))"
             )
-            .scalars()
-            .all()
         )
+        if connection.execute(text("SELECT COUNT(*) FROM county_province")).scalar_one():
+            return
         table = divisions()
-        updates = [
-            {"c": county, "hp": table.province_of(county)}
-            for county in counties
-            if table.province_of(county)
-        ]
-        if updates:
-            connection.execute(
-                text(
-                    "UPDATE driver SET home_province = :hp WHERE province = :p "
-                    "AND home_county = :c AND home_province IS NULL"
-                ).bindparams(p=self.province),
-                updates,
-            )
+        connection.execute(
+            text("INSERT INTO county_province (code, province) VALUES (:c, :p)"),
+            [
+                {"c": code, "p": province}
+                for code in table.codes()
+                if (province := table.province_of(code)) is not None
+            ],
+        )
 
 
 def _expanding(name: str) -> Any:

@@ -102,10 +102,7 @@ class Driver(Base):
     """A roster entry: one driver, merged from every source record that is theirs."""
 
     __tablename__ = "driver"
-    __table_args__ = (
-        UniqueConstraint("province", "key"),
-        Index("ix_driver_province_home_county", "province", "home_county"),
-    )
+    __table_args__ = (UniqueConstraint("province", "key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     province: Mapped[str] = mapped_column(String(2))

@@ -61,11 +61,6 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_driver")),
         sa.UniqueConstraint("province", "key", name=op.f("uq_driver_province")),
     )
-    with op.batch_alter_table("driver", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_driver_province_home_county", ["province", "home_county"], unique=False
-        )
-
     op.create_table(
         "event",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -156,8 +151,5 @@ def downgrade() -> None:
         op.execute("DROP TRIGGER event_append_only ON event")
         op.execute("DROP FUNCTION chelun_event_append_only()")
     op.drop_table("event")
-    with op.batch_alter_table("driver", schema=None) as batch_op:
-        batch_op.drop_index("ix_driver_province_home_county")
-
     op.drop_table("driver")
     op.drop_table("branch")
