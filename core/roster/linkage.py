@@ -177,7 +177,7 @@ class Linker:
                 "birth DATE, id_start VARCHAR(6), id_middle VARCHAR(6), id_end VARCHAR(6))"
             )
         )
-        for column in ("phone", "plate", "birth", "id_start", "id_middle", "id_end"):
+        for column in ("phone", "plate", "id_start", "id_middle", "id_end"):
             # The join probes the pending records (few) for each staged record (millions).
             connection.execute(
                 text(
@@ -223,7 +223,6 @@ class Linker:
         joins = {
             "phone": "s.phone = p.phone",
             "plate": "s.plate = p.plate",
-            "birth": "s.birth = p.birth",
             "id~": "SUBSTR(s.id_number, 1, 6) = p.id_start",
             "id~middle": "SUBSTR(s.id_number, 7, 6) = p.id_middle",
             "id~end": "SUBSTR(s.id_number, 13, 6) = p.id_end",
@@ -244,6 +243,14 @@ class Linker:
                 if is_id and not one_typo_apart(cleaned[(source, row_no)], driver_key):
                     continue
                 found[(source, row_no)][driver_key].add("id~" if is_id else kind)
+        # The birth date adds to a candidate found by other evidence (alone it is too weak to
+        # link): it is compared with the date inside the candidate's valid ID, with no join.
+        for p in named:
+            if p.birth:
+                birth = p.birth.replace("-", "")
+                for driver_key, evidence in found.get((p.source, p.row_no), {}).items():
+                    if driver_key[6:14] == birth:
+                        evidence.add("birth")
         connection.execute(text("DELETE FROM link_pending"))
         return found
 
