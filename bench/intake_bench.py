@@ -331,9 +331,7 @@ def _cpu_with_children() -> float:
     """CPU seconds of this process, its reaped children and its live ones."""
     own = resource.getrusage(resource.RUSAGE_SELF)
     reaped = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return (
-        own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime + _live_children_cpu()
-    )
+    return own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime + _live_children_cpu()
 
 
 def child_intake(spec: dict[str, Any]) -> dict[str, Any]:

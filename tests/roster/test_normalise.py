@@ -5,6 +5,10 @@ from __future__ import annotations
 import datetime
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from stdnum.cn import ric
+
 from chelun.roster.normalise import (
     IdNumber,
     fold_text,
@@ -15,9 +19,6 @@ from chelun.roster.normalise import (
     normalise_uscc,
     parse_member,
 )
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from stdnum.cn import ric
 
 # The MOD 11-2 weights spelled out, independent of the base-13 shortcut the module uses.
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)

@@ -94,8 +94,7 @@ def sichuan_files(tmp_path: Path) -> list[SourceInput]:
     ids = [resident_id("510104", f"1980010{i}", f"{i}1{i}") for i in range(1, 7)]
     police = write_csv(
         tmp_path / "police.csv",
-        [POLICE]
-        + [["司机" + str(i), ids[i], "A2", phone(i), ""] for i in range(6)],
+        [POLICE] + [["司机" + str(i), ids[i], "A2", phone(i), ""] for i in range(6)],
     )
     # Drivers 0 and 1 are in two sources: the cross-source match confirms them.
     transport = write_csv(
@@ -104,8 +103,10 @@ def sichuan_files(tmp_path: Path) -> list[SourceInput]:
     )
     village = write_csv(
         tmp_path / "village.csv",
-        [["序号", "姓名", "身份证号", "电话", "车牌", "是否党员", "备注"],
-         ["1", "无证", "", "", "川A12345", "否", ""]],
+        [
+            ["序号", "姓名", "身份证号", "电话", "车牌", "是否党员", "备注"],
+            ["1", "无证", "", "", "川A12345", "否", ""],
+        ],
     )
     return [
         SourceInput("police", police),
@@ -148,10 +149,19 @@ def test_funnel_moves_drivers_stage_by_stage_through_the_provider(
     # A clerk records home visits: one confirmed, one failed; a repeat changes nothing.
     codes = {name: f"51-{d:07d}" for name, d in _ids(database).items()}
     visits = [
-        HomeVisit(driver=codes["司机3"], outcome="confirmed", visited_on=dt.date(2026, 11, 2),
-                  visitor="城关镇"),
-        HomeVisit(driver=codes["无证"], outcome="failed", visited_on=dt.date(2026, 11, 3),
-                  visitor="城关镇", detail="not known at the address"),
+        HomeVisit(
+            driver=codes["司机3"],
+            outcome="confirmed",
+            visited_on=dt.date(2026, 11, 2),
+            visitor="城关镇",
+        ),
+        HomeVisit(
+            driver=codes["无证"],
+            outcome="failed",
+            visited_on=dt.date(2026, 11, 3),
+            visitor="城关镇",
+            detail="not known at the address",
+        ),
     ]
     from chelun.roster.verification import Verification
 
@@ -185,8 +195,9 @@ def test_without_a_provider_drivers_wait_at_the_phone_stage(
     assert after["司机0"] == ("match", "confirmed")
 
 
-def member_files(tmp_path: Path, county: str, members: int, ordinary: int,
-                 enterprise_members: int = 0) -> list[SourceInput]:
+def member_files(
+    tmp_path: Path, county: str, members: int, ordinary: int, enterprise_members: int = 0
+) -> list[SourceInput]:
     """Members and ordinary drivers of one county; some members work for enterprise A."""
     total = members + ordinary
     ids = [resident_id(county, "19800101", f"{i:03d}") for i in range(total)]
@@ -198,9 +209,15 @@ def member_files(tmp_path: Path, county: str, members: int, ordinary: int,
         tmp_path / "transport.csv",
         [TRANSPORT]
         + [
-            [f"党员{i}" if i < members else f"司机{i}", ids[i], phone(i), "Q",
-             "甲物流" if i < enterprise_members else "", USCC_A if i < enterprise_members else "",
-             ""]
+            [
+                f"党员{i}" if i < members else f"司机{i}",
+                ids[i],
+                phone(i),
+                "Q",
+                "甲物流" if i < enterprise_members else "",
+                USCC_A if i < enterprise_members else "",
+                "",
+            ]
             for i in range(total)
         ],
     )
@@ -242,9 +259,7 @@ def test_zhenjiang_members_join_grid_branches_in_jiangsu_only(
     assigned = branches_of(database)
     assert set(assigned.values()) == {"GRID-321100-2"}  # 丹阳 grid
     with database.session() as session:
-        actors = set(
-            session.scalars(select(Event.actor).where(Event.kind == "enrolment.assigned"))
-        )
+        actors = set(session.scalars(select(Event.actor).where(Event.kind == "enrolment.assigned")))
     assert actors == {"plugin:jiangsu"}
 
     # Outside Zhenjiang (Nanjing), the default mobile branch applies.
@@ -293,8 +308,10 @@ def test_a_plugin_breaking_the_pairing_rules_is_named(database: Database, tmp_pa
 
         @hookimpl
         def chelun_pair_drivers(self, members, drivers, loads, cap):  # type: ignore[no-untyped-def]
-            return [Pairing(member=members[0].driver, driver=d.driver, reason="all to one")
-                    for d in drivers]
+            return [
+                Pairing(member=members[0].driver, driver=d.driver, reason="all to one")
+                for d in drivers
+            ]
 
     run = intake(database, "62", extra=[("greedy", Greedy())])
     run.run(member_files(tmp_path, "620102", members=1, ordinary=4))
