@@ -12,22 +12,15 @@ that was quarantined counts against recall.
 from __future__ import annotations
 
 import argparse
-import csv
 import tempfile
-from collections import Counter
 from pathlib import Path
 
-from sqlalchemy import text
-
+from chelun.demo.quality import linkage_quality
 from chelun.demo.synthetic import generate_province
 from chelun.plugin_manager import PluginHost
 from chelun.roster.service import RosterIntake
 from chelun.roster.staging import SourceInput
 from chelun.storage.db import Database
-
-
-def pairs(counter: Counter) -> int:
-    return sum(n * (n - 1) // 2 for n in counter.values())
 
 
 def main() -> None:
@@ -47,30 +40,13 @@ def main() -> None:
             database, PluginHost(entry_points=False).manager(args.province), args.province
         )
         intake.run([SourceInput(s.name, s.path) for s in sources], workers=2)
-        with (out / "truth.csv").open(encoding="utf-8") as handle:
-            truth = {
-                (row["source"], int(row["row"])): row["person"]
-                for row in csv.DictReader(handle)
-                if row["kind"] == "person"
-            }
-        with database.connect() as connection:
-            predicted = {
-                (source, row_no): key
-                for source, row_no, key in connection.execute(
-                    text(
-                        "SELECT source, row_no, driver_key FROM source_record "
-                        "WHERE driver_key IS NOT NULL"
-                    )
-                )
-            }
+        quality = linkage_quality(out / "truth.csv", database, args.province)
         database.dispose()
-    agreed = pairs(Counter((truth[r], predicted[r]) for r in truth if r in predicted))
-    predicted_pairs = pairs(Counter(predicted.values()))
-    true_pairs = pairs(Counter(truth.values()))
     print(
-        f"province {args.province}, {args.drivers:,} drivers, {len(truth):,} true rows: "
-        f"precision {agreed / predicted_pairs:.5f}, recall {agreed / true_pairs:.5f} "
-        f"(pairs predicted {predicted_pairs:,}, true {true_pairs:,}, agreed {agreed:,})"
+        f"province {args.province}, {args.drivers:,} drivers, {quality.true_rows:,} true rows: "
+        f"precision {quality.precision:.5f}, recall {quality.recall:.5f} "
+        f"(pairs predicted {quality.predicted_pairs:,}, true {quality.true_pairs:,}, "
+        f"agreed {quality.agreed_pairs:,})"
     )
 
 

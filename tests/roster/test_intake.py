@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select, text
 
+from chelun.demo.quality import linkage_quality
 from chelun.demo.synthetic import generate_province
 from chelun.plugin_manager import PluginHost
 from chelun.roster.export import export_quarantine, export_roster
@@ -301,35 +302,6 @@ def test_mapping_file_reads_unusual_headers(database: Database, tmp_path: Path) 
     )
 
 
-def pairwise_quality(folder: Path, database: Database, province: str) -> tuple[float, float]:
-    """Precision and recall of "same driver" links over all pairs of rows, against truth."""
-    truth: dict[tuple[str, int], str] = {}
-    with (folder / "truth.csv").open(encoding="utf-8") as handle:
-        for row in csv.DictReader(handle):
-            if row["kind"] == "person":
-                truth[(row["source"], int(row["row"]))] = row["person"]
-    with database.connect() as connection:
-        predicted = {
-            (source, row_no): key
-            for source, row_no, key in connection.execute(
-                text(
-                    "SELECT source, row_no, driver_key FROM source_record "
-                    "WHERE province = :p AND driver_key IS NOT NULL"
-                ),
-                {"p": province},
-            )
-        }
-
-    def pairs(counter: Counter) -> int:
-        return sum(n * (n - 1) // 2 for n in counter.values())
-
-    both = Counter((truth[r], predicted[r]) for r in truth if r in predicted)
-    true_pairs = pairs(Counter(truth.values()))
-    predicted_pairs = pairs(Counter(predicted.values()))
-    agreed = pairs(both)
-    return agreed / predicted_pairs, agreed / true_pairs
-
-
 def test_linkage_precision_and_recall_on_known_truth(
     tmp_path: Path, sqlite_database: Database
 ) -> None:
@@ -337,9 +309,10 @@ def test_linkage_precision_and_recall_on_known_truth(
     sources = generate_province(folder, "51", 6000, seed=7)
     intake = intake_for(sqlite_database, "51")
     intake.run([SourceInput(s.name, s.path) for s in sources])
-    precision, recall = pairwise_quality(folder, sqlite_database, "51")
-    assert precision > 0.99, precision
-    assert recall > 0.99, recall
+    quality = linkage_quality(folder / "truth.csv", sqlite_database, "51")
+    assert quality.predicted_pairs > 1000
+    assert quality.precision > 0.99, quality
+    assert quality.recall > 0.99, quality
     # Junk rows of the synthetic pilot never reach the roster.
     with (folder / "truth.csv").open(encoding="utf-8") as handle:
         junk = {(r["source"], int(r["row"])) for r in csv.DictReader(handle) if r["kind"] == "junk"}
