@@ -199,9 +199,6 @@ class DivisionTable:
         ]
         return min(moved, key=lambda other: (gap(other) or 0, other.code)) if moved else None
 
-    def city_of(self, code: str) -> str:
-        return code[:4] + "00"
-
     def counties(self, province: str, *, active_only: bool = True) -> list[Division]:
         """County-level codes of a province (by code prefix), sorted."""
         return [

@@ -218,18 +218,6 @@ class RosterIntake:
         staged = self.stage_all(sources, force=force, workers=workers)
         return staged, self.link()
 
-    def run_all(
-        self,
-        sources: Sequence[SourceInput],
-        *,
-        force: bool = False,
-        cap: int = 5,
-        workers: int = 1,
-    ) -> tuple[list[StageResult], LinkResult, VerificationResult, EnrolmentResult]:
-        """The whole intake: stage, link, verify, enrol and pair."""
-        staged, linked = self.run(sources, force=force, workers=workers)
-        return staged, linked, self.verify(), self.enrol(cap=cap)
-
     def accounts(self) -> list[SourceAccount]:
         return source_accounts(self.database, self.province)
 
