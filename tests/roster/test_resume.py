@@ -27,6 +27,7 @@ from typer.testing import CliRunner
 
 from chelun.cli import app
 from chelun.demo.synthetic import GeneratedSource, generate_province
+from chelun.roster.export import ROSTER_COLUMNS
 
 CHELUN = Path(sys.executable).parent / "chelun"
 PROVINCE = "62"
@@ -34,17 +35,7 @@ DRIVERS = 15_000
 BATCH_ROWS = 500
 POLL_SECONDS = 120.0
 #: Export columns compared; ``driver`` and ``contact`` are surrogate codes and may differ.
-COMPARED = (
-    "id_number",
-    "name",
-    "phone",
-    "plate",
-    "enterprise",
-    "party_member",
-    "home_county",
-    "sources",
-    "conflicts",
-)
+COMPARED = tuple(c for c in ROSTER_COLUMNS if c not in ("driver", "contact"))
 runner = CliRunner()
 
 
