@@ -214,38 +214,35 @@ def roster_quarantine(
     export_quarantine(_database(_settings()), code, sys.stdout)
 
 
-@roster_app.command("verify")
-def roster_verify(province: ProvinceOption) -> None:
-    """Move drivers through verification: cross-source match, phone check, home visit."""
+def _roster_step(province: str, step: str) -> None:
+    """Run one later step of intake (verify or enrol) for a province, then show the figures."""
     from chelun.report import print_intake_summary
     from chelun.roster.service import RosterIntake, roster_summary
 
     code = _province(province)
     settings = _settings()
     database = _database(settings)
+    intake = RosterIntake(database, PluginHost(settings).manager(code), code, actor="user:cli")
     try:
-        RosterIntake(database, PluginHost(settings).manager(code), code, actor="user:cli").verify()
+        if step == "verify":
+            intake.verify()
+        else:
+            intake.enrol(cap=settings.pairing_cap)
     except PluginError as exc:
         raise fail(str(exc)) from None
     print_intake_summary(out, [roster_summary(database, code)])
+
+
+@roster_app.command("verify")
+def roster_verify(province: ProvinceOption) -> None:
+    """Move drivers through verification: cross-source match, phone check, home visit."""
+    _roster_step(province, "verify")
 
 
 @roster_app.command("enrol")
 def roster_enrol(province: ProvinceOption) -> None:
     """Enrol member drivers into branches and pair ordinary drivers with a member driver."""
-    from chelun.report import print_intake_summary
-    from chelun.roster.service import RosterIntake, roster_summary
-
-    code = _province(province)
-    settings = _settings()
-    database = _database(settings)
-    try:
-        RosterIntake(database, PluginHost(settings).manager(code), code, actor="user:cli").enrol(
-            cap=settings.pairing_cap
-        )
-    except PluginError as exc:
-        raise fail(str(exc)) from None
-    print_intake_summary(out, [roster_summary(database, code)])
+    _roster_step(province, "enrol")
 
 
 @roster_app.command("visits")

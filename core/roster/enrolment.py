@@ -25,7 +25,7 @@ from chelun.models.roster import (
     Pairing,
 )
 from chelun.plugin_manager import PluginError, call_each, decide
-from chelun.roster.export import driver_code
+from chelun.roster.export import driver_code, driver_number
 from chelun.storage.db import Database
 
 
@@ -34,10 +34,6 @@ class EnrolmentResult:
     branches: dict[str, int]
     enrolled: int
     paired: int
-
-
-def parse_code(code: str) -> int:
-    return int(code.rsplit("-", 1)[1])
 
 
 def enterprises_of(connection: Connection, province: str) -> list[EnterpriseSummary]:
@@ -172,10 +168,10 @@ class Enrolment:
                     "chelun_assign_branch",
                     f"assigned branch {assignment.branch!r}, which no plugin registered",
                 )
-            updates.append({"b": assignment.branch, "id": parse_code(profile.driver)})
+            updates.append({"b": assignment.branch, "id": driver_number(profile.driver)})
             events.append(
                 (
-                    str(parse_code(profile.driver)),
+                    str(driver_number(profile.driver)),
                     "enrolment.assigned",
                     f"{assignment.branch}: {assignment.reason}",
                     decision.plugin,
@@ -230,13 +226,13 @@ class Enrolment:
                 continue
             connection.execute(
                 text("UPDATE driver SET contact = :m WHERE id = :d AND contact IS NULL"),
-                [{"m": parse_code(p.member), "d": parse_code(p.driver)} for p in pairings],
+                [{"m": driver_number(p.member), "d": driver_number(p.driver)} for p in pairings],
             )
             self._plugin_events(
                 connection,
                 [
                     (
-                        str(parse_code(p.driver)),
+                        str(driver_number(p.driver)),
                         "pairing.paired",
                         f"{p.member}: {p.reason}",
                         decision.plugin,

@@ -39,6 +39,11 @@ def driver_code(province: str, driver_id: int) -> str:
     return f"{province}-{driver_id:07d}"
 
 
+def driver_number(code: str) -> int:
+    """The roster number in a public driver code: 32-0000042 -> 42."""
+    return int(code.rsplit("-", 1)[1])
+
+
 def export_roster(database: Database, province: str, out: TextIO, *, reveal: bool) -> int:
     """Write the province's active roster as CSV; returns the number of drivers written."""
     writer = csv.writer(out, lineterminator="\n")

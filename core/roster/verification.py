@@ -19,7 +19,7 @@ from sqlalchemy import Connection, text
 
 from chelun.models.roster import HomeVisit, PhoneCheck, VerificationOutcome
 from chelun.plugin_manager import PluginError, decide
-from chelun.roster.export import driver_code
+from chelun.roster.export import driver_code, driver_number
 from chelun.storage.db import Database
 
 PHONE_BATCH = 1_000
@@ -33,10 +33,6 @@ class VerificationResult:
     phone_results: int
     visit_results: int
     funnel: dict[tuple[str, str], int]
-
-
-def _driver_id(code: str) -> int:
-    return int(code.rsplit("-", 1)[1])
 
 
 class Verification:
@@ -215,7 +211,7 @@ class Verification:
         for code, outcome, detail in results:
             if not code.startswith(prefix):
                 continue  # another province's driver: never touched from here
-            driver_id = _driver_id(code)
+            driver_id = driver_number(code)
             if outcome == "confirmed":
                 change = {"stage": stage, "outcome": "confirmed"}
                 kind = "verification.confirmed"
