@@ -147,7 +147,7 @@ def _generator_digest() -> str:
 
 def _generate_one(folder: str, code: str, count: int, seed: int) -> dict[str, Any]:
     """One province, in a worker process."""
-    from chelun.demo.synthetic import generate_province
+    from chelun.demo.roster import generate_province
 
     started = time.perf_counter()
     sources = generate_province(Path(folder), code, count, seed=seed, spreadsheet=False)
@@ -243,7 +243,7 @@ def _db_bytes(path: Path) -> int:
 
 
 def child_floor(spec: dict[str, Any]) -> dict[str, Any]:
-    from chelun.roster.readers import open_table
+    from chelun.sources.readers import open_table
     from chelun.storage.db import Database
 
     database_path = Path(spec["database"])

@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from chelun.demo.quality import linkage_quality
-from chelun.demo.synthetic import generate_province
+from chelun.demo.roster import generate_province
 from chelun.plugin_manager import PluginHost
 from chelun.roster.service import RosterIntake
 from chelun.roster.staging import SourceInput

@@ -1,10 +1,10 @@
 """chelun: workflow automation for the bodies that organise and serve China's truck drivers.
 
 The public surface for plugin authors: ``hookimpl`` to mark hook implementations, and the models
-in ``chelun.models`` that cross the hooks.
+that cross the hooks, in each capability's room (``chelun.roster.models`` ...).
 """
 
-from chelun.hookspecs import hookimpl
+from chelun.hooks import hookimpl
 
 __version__ = "0.1.0"
 

@@ -21,12 +21,11 @@ from typing import Any
 
 import pluggy
 
-from chelun.hookspecs import SPEC_CLASSES
+from chelun.capabilities import default_plugins, spec_classes
+from chelun.hooks import PROJECT
 from chelun.settings import Settings
 
-PROJECT = "chelun"
 ENTRY_POINT_GROUP = "chelun"
-DEFAULTS_NAME = "chelun.defaults"
 IN_REPO_PLUGINS = ("jiangsu", "sichuan", "guizhou", "gansu")
 
 
@@ -159,12 +158,11 @@ class PluginHost:
         return self._managers[province]
 
     def _build(self, province: str) -> pluggy.PluginManager:
-        from chelun import defaults
-
         pm = pluggy.PluginManager(PROJECT)
-        for spec in SPEC_CLASSES:
+        for spec in spec_classes():
             pm.add_hookspecs(spec)
-        pm.register(defaults, name=DEFAULTS_NAME)
+        for name, defaults in default_plugins():
+            pm.register(defaults, name=name)
         for name, plugin, _origin, _version in self._plugins:
             served = provinces_of(plugin)
             if served and province not in served:
@@ -182,12 +180,14 @@ class PluginHost:
 
     def describe(self) -> list[PluginInfo]:
         """Every loaded plugin with its version, provinces and implemented hooks."""
-        from chelun import __version__, defaults
+        from chelun import __version__
 
         pm = pluggy.PluginManager(PROJECT)
-        for spec in SPEC_CLASSES:
+        for spec in spec_classes():
             pm.add_hookspecs(spec)
-        entries = [(DEFAULTS_NAME, defaults, "core", __version__)] + self._plugins
+        entries = [
+            (name, defaults, "core", __version__) for name, defaults in default_plugins()
+        ] + self._plugins
         infos = []
         for name, plugin, origin, version in entries:
             pm.register(plugin, name=name)

@@ -1,4 +1,10 @@
-"""Settings: environment variables prefixed ``CHELUN_``, or a ``.env`` file in the working dir."""
+"""Settings: environment variables prefixed ``CHELUN_``, or a ``.env`` file in the working dir.
+
+``Settings`` holds what the framework needs (where data lives, which plugins load); each
+capability keeps its own settings in its room (``chelun.roster.settings`` ...), built on the same
+``ChelunSettings`` base so that every setting is read the same way. docs/operators.md lists them
+all, and a test keeps that list complete.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,14 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Settings(BaseSettings):
-    """Where chelun keeps its data and which plugins it loads."""
+class ChelunSettings(BaseSettings):
+    """Base of every settings class: ``CHELUN_`` variables, then ``.env``, then defaults."""
 
     model_config = SettingsConfigDict(env_prefix="CHELUN_", env_file=".env", extra="ignore")
+
+
+class Settings(ChelunSettings):
+    """Where chelun keeps its data and which plugins it loads."""
 
     home: Path = Field(
         default=Path(".chelun"),
@@ -24,12 +34,6 @@ class Settings(BaseSettings):
     load_plugins: str | None = Field(
         default=None,
         description="Comma-separated allow-list of plugin names; unset loads every plugin.",
-    )
-    pairing_cap: int = Field(
-        default=5, ge=1, description="Most ordinary drivers one member driver is paired with."
-    )
-    workers: int = Field(
-        default=2, ge=1, description="Processes that stage big source files side by side."
     )
     block_plugins: str = Field(
         default="", description="Comma-separated plugin names never to load."

@@ -43,7 +43,10 @@ def stage_sources(
         SourceInput(name, Path(path), Path(mappings[name]) if name in mappings else None)
         for name, path in sources.items()
     ]
-    results = intake.stage_all(inputs, force=force, workers=Settings().workers)
+    results = intake.stage_all(
+        inputs,
+        force=force,
+    )
     intake.database.dispose()
     return [
         {
@@ -83,7 +86,7 @@ def verify_province(province: str, actor: str) -> dict[str, Any]:
 def enrol_province(province: str, actor: str) -> dict[str, Any]:
     """Enrol member drivers into branches and pair ordinary drivers with members."""
     intake = _intake(province, actor)
-    result = intake.enrol(cap=Settings().pairing_cap)
+    result = intake.enrol()
     intake.database.dispose()
     return result.__dict__
 

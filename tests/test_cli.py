@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chelun.cli import app
-from chelun.demo.synthetic import generate_province
+from chelun.demo.roster import generate_province
 
 CHELUN = Path(sys.executable).parent / "chelun"
 runner = CliRunner()

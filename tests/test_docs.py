@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from chelun.hookspecs import SPEC_CLASSES
+from chelun.capabilities import spec_classes
+
+SPEC_CLASSES = spec_classes()
 
 HOOKS_DOC = Path(__file__).resolve().parents[1] / "docs" / "hooks.md"
 

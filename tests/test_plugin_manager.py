@@ -14,23 +14,23 @@ from typer.testing import CliRunner
 
 from chelun import hookimpl
 from chelun.cli import app
-from chelun.models.roster import (
+from chelun.plugin_manager import (
+    PluginError,
+    PluginHost,
+    call_all,
+    decide,
+)
+from chelun.roster.models import (
     Branch,
     BranchAssignment,
     BranchDirectory,
     DriverProfile,
     SourceProfile,
 )
-from chelun.plugin_manager import (
-    DEFAULTS_NAME,
-    PluginError,
-    PluginHost,
-    call_all,
-    decide,
-)
 from chelun.roster.profiles import BUILT_IN_PROFILES
 from chelun.settings import Settings
 
+DEFAULTS_NAME = "chelun.roster.defaults"
 PILOT = {"jiangsu": "32", "sichuan": "51", "guizhou": "52", "gansu": "62"}
 GANSU_PROFILE = SourceProfile(
     name="gansu-freight", columns={"name": ("姓名",)}, description="Gansu freight platform"
@@ -256,7 +256,7 @@ def test_decide_without_any_answer_is_none(bare: Settings) -> None:
     # Neither the plugin nor core's default finds a branch: no mobile or enterprise branch.
     pm = PluginHost(bare, extra=[("x", assigner("abstain"))], entry_points=False).manager("32")
     assert decide(pm, "chelun_assign_branch", driver=DRIVER, branches=BRANCHES) is None
-    assert decide(pm, "chelun_quota", award=None, province="32", city=None) is None
+    assert decide(pm, "chelun_check_phones", province="32", checks=[]) is None
 
 
 @pytest.mark.parametrize("tryfirst_registered_first", [True, False])
@@ -351,7 +351,7 @@ def make_distribution(
 
 EP_DEMO = """
 from chelun import hookimpl
-from chelun.models.roster import SourceProfile
+from chelun.roster.models import SourceProfile
 
 PROVINCES = ("52",)
 
@@ -362,8 +362,8 @@ def chelun_source_profiles(register):
 
 
 @hookimpl
-def chelun_quota(award, province, city):
-    return 3
+def chelun_check_phones(province, checks):
+    return []
 """
 
 
@@ -378,8 +378,8 @@ def test_entry_point_plugin_is_loaded_for_its_province(
         host = PluginHost(Settings())
         assert host.manager("52").has_plugin("epdemo")
         assert "ep-demo" in profiles_of(host.manager("52"))
-        quota = decide(host.manager("52"), "chelun_quota", award=None, province="52", city=None)
-        assert quota is not None and (quota.value, quota.plugin) == (3, "epdemo")
+        checked = decide(host.manager("52"), "chelun_check_phones", province="52", checks=[])
+        assert checked is not None and (checked.value, checked.plugin) == ([], "epdemo")
         for code in ("32", "51", "62"):
             assert not host.manager(code).has_plugin("epdemo")
             assert "ep-demo" not in profiles_of(host.manager(code))
@@ -387,7 +387,7 @@ def test_entry_point_plugin_is_loaded_for_its_province(
         info = {plugin.name: plugin for plugin in host.describe()}["epdemo"]
         assert info.version == "1.2.3"
         assert info.provinces == ("52",)
-        assert info.hooks == ("chelun_quota", "chelun_source_profiles")
+        assert info.hooks == ("chelun_check_phones", "chelun_source_profiles")
         assert "chelun_ep_demo" in info.origin
 
         # The allow-list applies to entry points too.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from rich.console import Console
 
-from chelun.demo.synthetic import generate_province
-from chelun.divisions import PILOT_PROVINCES
+from chelun.demo.roster import generate_province
+from chelun.identity.divisions import PILOT_PROVINCES
 from chelun.roster.service import RosterSummary
 from chelun.settings import Settings
 

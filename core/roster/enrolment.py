@@ -16,7 +16,9 @@ from dataclasses import dataclass
 import pluggy
 from sqlalchemy import Connection, text
 
-from chelun.models.roster import (
+from chelun.identity.codes import driver_code, driver_number
+from chelun.plugin_manager import PluginError, call_each, decide
+from chelun.roster.models import (
     Branch,
     BranchAssignment,
     BranchDirectory,
@@ -24,8 +26,6 @@ from chelun.models.roster import (
     EnterpriseSummary,
     Pairing,
 )
-from chelun.plugin_manager import PluginError, call_each, decide
-from chelun.roster.export import driver_code, driver_number
 from chelun.storage.db import Database
 
 

@@ -12,6 +12,7 @@ from typing import TextIO
 
 from sqlalchemy import text
 
+from chelun.identity.codes import driver_code
 from chelun.privacy import mask_id, mask_name, mask_phone, mask_plate
 from chelun.storage.db import Database
 
@@ -32,16 +33,6 @@ ROSTER_COLUMNS = (
     "conflicts",
 )
 QUARANTINE_COLUMNS = ("source", "row", "reason")
-
-
-def driver_code(province: str, driver_id: int) -> str:
-    """The public code of a roster entry: province and a stable number, e.g. 32-0000042."""
-    return f"{province}-{driver_id:07d}"
-
-
-def driver_number(code: str) -> int:
-    """The roster number in a public driver code: 32-0000042 -> 42."""
-    return int(code.rsplit("-", 1)[1])
 
 
 def export_roster(database: Database, province: str, out: TextIO, *, reveal: bool) -> int:

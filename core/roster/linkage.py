@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from chelun.divisions import divisions
+from chelun.identity.divisions import divisions
 from chelun.roster.quarantine import (
     AMBIGUOUS,
     INVALID_ID_UNLINKED,

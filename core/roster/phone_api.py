@@ -13,7 +13,7 @@ import time
 
 import httpx
 
-from chelun.models.roster import PhoneCheck, VerificationOutcome
+from chelun.roster.models import PhoneCheck, VerificationOutcome
 
 
 class PhoneApiError(RuntimeError):

@@ -1,16 +1,21 @@
-"""Source profiles: recognising a file's kind from its headers and mapping columns to fields."""
+"""The roster's source profiles (transport, police, party, village) and its mapping files."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import tomllib
-from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 
-from chelun.models.roster import ROSTER_FIELDS, SourceProfile
-from chelun.roster.normalise import fold_text
+from chelun.roster.models import ROSTER_FIELDS, SourceProfile
+from chelun.sources.profiles import (
+    ColumnMap,
+    ProfileError,
+    aliases,
+    column_map,
+    header_key,
+    shown_headers,
+)
 
 TRANSPORT = SourceProfile(
     name="transport",
@@ -76,85 +81,6 @@ VILLAGE = SourceProfile(
 BUILT_IN_PROFILES = (TRANSPORT, POLICE, PARTY, VILLAGE)
 
 
-def header_key(header: str) -> str:
-    """Headers compare folded, lower-cased and without spaces or underscores."""
-    return "".join(fold_text(header).lower().replace("_", " ").split())
-
-
-class ProfileError(ValueError):
-    """No profile fits a file's headers, or a mapping file is wrong."""
-
-
-@dataclass(frozen=True)
-class ColumnMap:
-    """Where each roster field sits in one file, and which columns are extra attributes."""
-
-    profile: SourceProfile
-    fields: dict[str, int]
-    extras: dict[int, str]
-
-
-def _match(profile: SourceProfile, headers: list[str]) -> dict[str, int]:
-    keys = [header_key(h) for h in headers]
-    fields: dict[str, int] = {}
-    for field, aliases in profile.columns.items():
-        wanted = {header_key(alias) for alias in aliases}
-        for index, key in enumerate(keys):
-            if key in wanted and index not in fields.values():
-                fields[field] = index
-                break
-    return fields
-
-
-def _shown(headers: list[str], known: set[str]) -> str:
-    """Headers for a message: known column names as they are, any other by its position only.
-
-    A file with no header row, or a damaged one, has a person's data where its headers should
-    be, and messages never quote personal data.
-    """
-    shown = (
-        repr(h) if header_key(h) in known else f"<column {i}>" for i, h in enumerate(headers, 1)
-    )
-    return f"[{', '.join(shown)}]"
-
-
-def _aliases(profiles: Iterable[SourceProfile]) -> set[str]:
-    return {header_key(a) for p in profiles for aliases in p.columns.values() for a in aliases}
-
-
-def detect(headers: list[str], profiles: Iterable[SourceProfile], where: str) -> ColumnMap:
-    """The profile that fits the headers best: all its required fields present, most columns.
-
-    Raises ProfileError naming the file, its headers (unknown ones by position) and the profiles
-    tried.
-    """
-    best: tuple[int, int, SourceProfile, dict[str, int]] | None = None
-    tried = []
-    profiles = list(profiles)
-    for order, profile in enumerate(profiles):
-        tried.append(profile.name)
-        fields = _match(profile, headers)
-        if not all(field in fields for field in profile.required):
-            continue
-        score = (len(fields), -order)
-        if best is None or score > best[:2]:
-            best = (*score, profile, fields)
-    if best is None:
-        raise ProfileError(
-            f"{where}: no source profile matches the headers {_shown(headers, _aliases(profiles))} "
-            f"(tried {', '.join(tried)}); add a mapping file (--map NAME=FILE) "
-            "that says which column holds which field"
-        )
-    _, _, profile, fields = best
-    return column_map(profile, fields, headers)
-
-
-def column_map(profile: SourceProfile, fields: dict[str, int], headers: list[str]) -> ColumnMap:
-    used = set(fields.values())
-    extras = {i: h or f"column {i + 1}" for i, h in enumerate(headers) if i not in used}
-    return ColumnMap(profile, fields, extras)
-
-
 def load_mapping(path: Path, headers: list[str], where: str) -> ColumnMap:
     """A column map from a user's mapping file (TOML or JSON).
 
@@ -191,10 +117,10 @@ def load_mapping(path: Path, headers: list[str], where: str) -> ColumnMap:
         try:
             fields[field] = keys.index(header_key(header))
         except ValueError:
-            known = _aliases(BUILT_IN_PROFILES) | {header_key(str(h)) for h in columns}
+            known = aliases(BUILT_IN_PROFILES) | {header_key(str(h)) for h in columns}
             raise ProfileError(
                 f"{where}: the mapping file {path} names column {header!r}, "
-                f"which the file does not have (its headers: {_shown(headers, known)})"
+                f"which the file does not have (its headers: {shown_headers(headers, known)})"
             ) from None
     if "name" not in fields and "id_number" not in fields:
         raise ProfileError(f"{path}: map at least a name or an id_number column")

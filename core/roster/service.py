@@ -14,15 +14,16 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 
 import pluggy
 from sqlalchemy import text
 
-from chelun.models.roster import SourceProfile
 from chelun.plugin_manager import call_all
 from chelun.roster.enrolment import Enrolment, EnrolmentResult
 from chelun.roster.linkage import Linker, LinkResult
+from chelun.roster.models import SourceProfile
+from chelun.roster.settings import RosterSettings
 from chelun.roster.staging import SourceInput, Stager, StageResult
 from chelun.roster.verification import Verification, VerificationResult
 from chelun.storage.db import Database
@@ -61,11 +62,18 @@ def _die_with_parent(parent: int) -> None:
 
 
 def _stage_in_worker(
-    url: str, province: str, profiles: list[SourceProfile], source: SourceInput, force: bool
+    url: str,
+    province: str,
+    profiles: list[SourceProfile],
+    source: SourceInput,
+    force: bool,
+    batch_rows: int,
 ) -> StageResult:
     database = Database(url)
     try:
-        return Stager(database, province, profiles).stage(source, force=force)
+        return Stager(database, province, profiles, batch_rows=batch_rows).stage(
+            source, force=force
+        )
     finally:
         database.dispose()
 
@@ -132,11 +140,18 @@ class RosterIntake:
         province: str,
         *,
         actor: str = "user",
+        settings: RosterSettings | None = None,
     ) -> None:
         self.database = database
         self.pm = pm
         self.province = province
         self.actor = actor
+        self.settings = settings or RosterSettings()
+
+    @cached_property
+    def profiles(self) -> list[SourceProfile]:
+        """The source profiles of this province's plugins: asked once per intake."""
+        return source_profiles(self.pm)
 
     def stage(
         self,
@@ -146,15 +161,18 @@ class RosterIntake:
         progress: Callable[[int], None] | None = None,
     ) -> StageResult:
         """Stage one file in this process."""
-        profiles = source_profiles(self.pm)
-        result = Stager(self.database, self.province, profiles, progress=progress).stage(
-            source, force=force
-        )
+        result = Stager(
+            self.database,
+            self.province,
+            self.profiles,
+            progress=progress,
+            batch_rows=self.settings.batch_rows,
+        ).stage(source, force=force)
         self._record_staged(result)
         return result
 
     def stage_all(
-        self, sources: Sequence[SourceInput], *, force: bool = False, workers: int = 1
+        self, sources: Sequence[SourceInput], *, force: bool = False, workers: int | None = None
     ) -> list[StageResult]:
         """Stage several files, in up to ``workers`` processes when they are big enough.
 
@@ -162,16 +180,22 @@ class RosterIntake:
         processes overlap the one with the other. Small inputs stay in this process: a worker
         process costs about a second to start.
         """
+        workers = self.settings.workers if workers is None else workers
         volume = sum(source.path.stat().st_size for source in sources if source.path.is_file())
         if workers <= 1 or len(sources) <= 1 or volume < PARALLEL_MIN_BYTES:
             return [self.stage(source, force=force) for source in sources]
-        profiles = source_profiles(self.pm)
         # Biggest first, so that the last file to finish is a small one.
         order = sorted(range(len(sources)), key=lambda i: -sources[i].path.stat().st_size)
         pool = _staging_pool(workers)
         futures = {
             i: pool.submit(
-                _stage_in_worker, self.database.url, self.province, profiles, sources[i], force
+                _stage_in_worker,
+                self.database.url,
+                self.province,
+                self.profiles,
+                sources[i],
+                force,
+                self.settings.batch_rows,
             )
             for i in order
         }
@@ -207,12 +231,14 @@ class RosterIntake:
         """Move drivers through the verification funnel as far as the evidence goes."""
         return Verification(self.database, self.pm, self.province, actor=self.actor).run()
 
-    def enrol(self, *, cap: int = 5) -> EnrolmentResult:
-        """Enrol member drivers into branches and pair ordinary drivers with members."""
+    def enrol(self, *, cap: int | None = None) -> EnrolmentResult:
+        """Enrol member drivers into branches and pair ordinary drivers with members, at most
+        ``cap`` each (default: the ``CHELUN_PAIRING_CAP`` setting)."""
+        cap = self.settings.pairing_cap if cap is None else cap
         return Enrolment(self.database, self.pm, self.province, cap=cap).run()
 
     def run(
-        self, sources: Sequence[SourceInput], *, force: bool = False, workers: int = 1
+        self, sources: Sequence[SourceInput], *, force: bool = False, workers: int | None = None
     ) -> tuple[list[StageResult], LinkResult]:
         """Stage and link: the roster, without verification or enrolment."""
         staged = self.stage_all(sources, force=force, workers=workers)

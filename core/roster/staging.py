@@ -11,7 +11,6 @@ is therefore idempotent, and a staging that was killed is simply done again.
 from __future__ import annotations
 
 import hashlib
-import os
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -21,8 +20,7 @@ from typing import Any
 import orjson
 from sqlalchemy import delete, select, update
 
-from chelun.models.roster import SourceProfile
-from chelun.roster.normalise import (
+from chelun.identity.normalise import (
     normalise_id,
     normalise_name,
     normalise_phone,
@@ -30,13 +28,14 @@ from chelun.roster.normalise import (
     normalise_uscc,
     parse_member,
 )
-from chelun.roster.profiles import ColumnMap, detect, load_mapping
+from chelun.roster.models import SourceProfile
+from chelun.roster.profiles import load_mapping
 from chelun.roster.quarantine import NAME_ONLY, NO_IDENTITY, UNREADABLE, reason_text
-from chelun.roster.readers import open_table
+from chelun.sources.profiles import ColumnMap, detect
+from chelun.sources.readers import open_table
 from chelun.storage.db import Database
 from chelun.storage.tables import SourceFile, SourceRecord
 
-BATCH_ROWS = int(os.environ.get("CHELUN_BATCH_ROWS", "20000"))
 #: Fields that are kept as attributes, not columns of their own.
 ATTRIBUTE_FIELDS = (
     "qualification",
@@ -237,11 +236,13 @@ class Stager:
         profiles: list[SourceProfile],
         *,
         progress: Callable[[int], None] | None = None,
+        batch_rows: int = 20_000,
     ) -> None:
         self.database = database
         self.province = province
         self.profiles = profiles
         self.progress = progress
+        self.batch_rows = batch_rows
 
     def stage(self, source: SourceInput, *, force: bool = False) -> StageResult:
         """Stage one file; a file already staged unchanged is skipped unless ``force``.
@@ -321,7 +322,7 @@ class Stager:
         batch: list[tuple[Any, ...]] = []
         for record in record_rows(self.province, source, run, columns, rows):
             batch.append(record)
-            if len(batch) >= BATCH_ROWS:
+            if len(batch) >= self.batch_rows:
                 count += self._flush(sql, batch)
                 batch = []
         if batch:

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 import pluggy
 from sqlalchemy import Connection, text
 
-from chelun.models.roster import HomeVisit, PhoneCheck, VerificationOutcome
+from chelun.identity.codes import code_province, driver_code, driver_number
 from chelun.plugin_manager import PluginError, decide
-from chelun.roster.export import driver_code, driver_number
+from chelun.roster.models import HomeVisit, PhoneCheck, VerificationOutcome
 from chelun.storage.db import Database
 
 PHONE_BATCH = 1_000
@@ -207,11 +207,13 @@ class Verification:
         # A home visit settles a driver still waiting for a phone check too (a province with no
         # phone provider sends its clerks straight to visits).
         also = "phone" if stage == "visit" else stage
-        prefix = f"{self.province}-"
         for code, outcome, detail in results:
-            if not code.startswith(prefix):
-                continue  # another province's driver: never touched from here
-            driver_id = driver_number(code)
+            try:
+                if code_province(code) != self.province:
+                    continue  # another province's driver: never touched from here
+                driver_id = driver_number(code)
+            except ValueError:
+                continue  # not a driver code: nothing to settle
             if outcome == "confirmed":
                 change = {"stage": stage, "outcome": "confirmed"}
                 kind = "verification.confirmed"

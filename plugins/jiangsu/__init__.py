@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chelun import hookimpl
-from chelun.models.roster import (
+from chelun.roster.models import (
     Branch,
     BranchAssignment,
     BranchDirectory,

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chelun import hookimpl
-from chelun.models.roster import PhoneCheck, VerificationOutcome
+from chelun.roster.models import PhoneCheck, VerificationOutcome
 from chelun.roster.phone_api import PhoneCheckClient
 
 PROVINCES = ("51",)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from chelun.demo.synthetic import generate_province
+from chelun.demo.roster import generate_province
 
 
 @pytest.mark.usefixtures("prefect_harness")

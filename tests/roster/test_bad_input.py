@@ -24,14 +24,14 @@ from sqlalchemy import text
 from typer.testing import CliRunner
 
 from chelun.cli import app
-from chelun.demo.synthetic import generate_province
+from chelun.demo.roster import generate_province
 from chelun.plugin_manager import PluginHost
 from chelun.roster.export import export_quarantine
-from chelun.roster.profiles import ProfileError
-from chelun.roster.readers import SourceReadError, open_table
 from chelun.roster.service import RosterIntake
 from chelun.roster.staging import SourceInput
 from chelun.settings import Settings
+from chelun.sources.profiles import ProfileError
+from chelun.sources.readers import SourceReadError, open_table
 from chelun.storage.db import Database
 
 PROVINCE = "62"

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, text
 
 from chelun.demo.quality import linkage_quality
-from chelun.demo.synthetic import generate_province
+from chelun.demo.roster import generate_province
 from chelun.plugin_manager import PluginHost
 from chelun.roster.export import export_quarantine, export_roster
 from chelun.roster.service import RosterIntake
@@ -272,7 +272,7 @@ def test_unrecognised_headers_fail_clearly_and_lose_nothing(
     intake.run(messy_sources)
     before = export(database)
     odd = write_csv(tmp_path / "odd.csv", [["col1", "col2"], ["张伟", ID_A]])
-    from chelun.roster.profiles import ProfileError
+    from chelun.sources.profiles import ProfileError
 
     with pytest.raises(ProfileError) as raised:
         intake.stage(SourceInput("odd", odd))

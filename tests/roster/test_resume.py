@@ -26,7 +26,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chelun.cli import app
-from chelun.demo.synthetic import GeneratedSource, generate_province
+from chelun.demo.roster import GeneratedSource, generate_province
 from chelun.roster.export import ROSTER_COLUMNS
 
 CHELUN = Path(sys.executable).parent / "chelun"

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select, text
 
 from chelun import hookimpl
-from chelun.models.roster import HomeVisit, Pairing
 from chelun.plugin_manager import PluginError, PluginHost
+from chelun.roster.models import HomeVisit, Pairing
 from chelun.roster.service import RosterIntake
 from chelun.roster.staging import SourceInput
 from chelun.settings import Settings
@@ -245,7 +245,7 @@ def test_members_join_their_enterprise_branch_else_a_mobile_one(
             select(Event.actor).where(Event.kind == "enrolment.assigned")
         ).all()
     assert kinds["enterprise"] == 1 and kinds["mobile"] > 1
-    assert set(reasons) == {"plugin:chelun.defaults"}
+    assert set(reasons) == {"plugin:chelun.roster.defaults"}
     assert run.enrol(cap=5).enrolled == 0  # idempotent: everyone keeps their branch
 
 
@@ -297,7 +297,7 @@ def test_ordinary_drivers_are_paired_within_county_under_the_cap(
         events = session.scalars(select(Event).where(Event.kind == "pairing.paired")).all()
     assert set(loads) == members and set(loads.values()) == {3}
     assert sum(1 for d in drivers if not d.member and d.contact is None) == 1
-    assert len(events) == 6 and {e.actor for e in events} == {"plugin:chelun.defaults"}
+    assert len(events) == 6 and {e.actor for e in events} == {"plugin:chelun.roster.defaults"}
     assert run.enrol(cap=3).paired == 0  # the cap holds across runs
     assert run.enrol(cap=4).paired == 1  # a higher cap pairs the one left
 

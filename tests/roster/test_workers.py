@@ -9,7 +9,7 @@ import sys
 import time
 from pathlib import Path
 
-from chelun.demo.synthetic import generate_province
+from chelun.demo.roster import generate_province
 
 SCRIPT = """
 import sys, time

@@ -19,8 +19,8 @@ import xlsxwriter
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from chelun.roster import readers
-from chelun.roster.readers import FIELD_LIMIT, Row, SourceReadError, Table, open_table
+from chelun.sources import readers
+from chelun.sources.readers import FIELD_LIMIT, Row, SourceReadError, Table, open_table
 
 HEADERS = ["姓名", "身份证号", "手机号", "车牌号", "所属企业"]
 DRIVERS = [

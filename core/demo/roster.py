@@ -26,7 +26,7 @@ from pathlib import Path
 
 import xlsxwriter
 
-from chelun.divisions import divisions
+from chelun.identity.divisions import divisions
 
 SOURCES: tuple[str, ...] = ("transport", "police", "party", "village")
 """Source names, in the order :func:`generate_province` returns them."""

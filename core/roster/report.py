@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from rich.console import Console
 from rich.table import Table
 
-from chelun.divisions import divisions
+from chelun.identity.divisions import divisions
 from chelun.roster.service import RosterSummary
 
 

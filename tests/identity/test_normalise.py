@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.cn import ric
 
-from chelun.roster.normalise import (
+from chelun.identity.normalise import (
     IdNumber,
     fold_text,
     normalise_id,

@@ -108,7 +108,7 @@ _province_codes: set[str] = set()
 
 @cache
 def _load_provinces() -> bool:
-    from chelun.divisions import divisions
+    from chelun.identity.divisions import divisions
 
     _province_codes.update(divisions().province_names)
     return True

@@ -15,7 +15,7 @@ import pytest
 from python_calamine import CalamineWorkbook
 from stdnum.cn import ric, uscc
 
-from chelun.demo.synthetic import (
+from chelun.demo.roster import (
     ENCODINGS,
     EXTRA_COLUMNS,
     HEADERS,
@@ -26,7 +26,7 @@ from chelun.demo.synthetic import (
     _uscc_check,
     generate_province,
 )
-from chelun.divisions import divisions
+from chelun.identity.divisions import divisions
 
 DRIVERS = 2000
 PROVINCE = "51"

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from chelun.divisions import divisions
-from chelun.hookspecs import hookimpl
-from chelun.models.roster import (
+from chelun.hooks import hookimpl
+from chelun.identity.divisions import divisions
+from chelun.roster.enrolment import pair_by_county
+from chelun.roster.models import (
     Branch,
     BranchAssignment,
     BranchDirectory,
@@ -18,7 +19,6 @@ from chelun.models.roster import (
     Pairing,
     SourceProfile,
 )
-from chelun.roster.enrolment import pair_by_county
 from chelun.roster.profiles import BUILT_IN_PROFILES
 
 #: Party rules: an organisation with three or more full members sets up a branch.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from chelun.hookspecs import hookspec
-from chelun.models.roster import (
+from chelun.hooks import hookspec
+from chelun.roster.models import (
     Branch,
     BranchAssignment,
     BranchDirectory,
@@ -110,3 +110,6 @@ class RosterSpec:
         this plugin keeps no visit records. firstresult: stops at the first non-None result.
         May do I/O; must be safe to call again.
         """
+
+
+SPEC = RosterSpec

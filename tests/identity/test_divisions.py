@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from chelun.divisions import PILOT_PROVINCES, divisions, resolve_province
+from chelun.identity.divisions import PILOT_PROVINCES, divisions, resolve_province
 
 
 @pytest.mark.parametrize(

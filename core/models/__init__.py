@@ -1,1 +1,0 @@
-"""Pydantic models that cross the hooks, grouped by capability."""

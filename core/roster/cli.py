@@ -1,0 +1,228 @@
+"""Roster commands: ``chelun intake`` and ``chelun roster ...``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from chelun.commands import (
+    ProvinceOption,
+    err,
+    fail,
+    load_settings,
+    name_path_pairs,
+    open_db,
+    out,
+    province_code,
+)
+from chelun.plugin_manager import PluginError, PluginHost
+from chelun.sources.profiles import ProfileError
+from chelun.sources.readers import SourceReadError
+
+roster_app = typer.Typer(help="Look at and export a province's roster.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the roster's commands to the ``chelun`` command line."""
+    app.command()(intake)
+    app.add_typer(roster_app, name="roster")
+
+
+def intake(
+    sources: Annotated[
+        list[str],
+        typer.Argument(help="Files to ingest as NAME=PATH; NAME is the source in provenance."),
+    ],
+    province: ProvinceOption,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map", help="NAME=FILE: a TOML/JSON file mapping that source's headers to fields."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option(help="Read every file again, even those unchanged since last time.")
+    ] = False,
+) -> None:
+    """Ingest source files (CSV in any usual encoding, or XLSX) into a province's roster.
+
+    Each file's kind is recognised from its headers; re-running with the same or updated files
+    is safe: unchanged files are skipped, changed ones replace what they said before.
+    """
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from chelun.roster.service import PARALLEL_MIN_BYTES, RosterIntake
+    from chelun.roster.staging import SourceInput
+
+    code = province_code(province)
+    files = name_path_pairs(sources, "source")
+    maps = name_path_pairs(mapping or [], "mapping")
+    unknown = sorted(set(maps) - set(files))
+    if unknown:
+        raise fail(f"--map names source(s) not being ingested: {', '.join(unknown)}", 2)
+    for name, path in files.items():
+        if not path.is_file():
+            raise fail(f"source {name!r}: {path} does not exist or is not a file", 2)
+    current = load_settings()
+    database = open_db(current)
+    try:
+        pm = PluginHost(current).manager(code)
+        intake = RosterIntake(database, pm, code, actor="user:cli")
+        inputs = [SourceInput(name, path, maps.get(name)) for name, path in files.items()]
+        volume = sum(path.stat().st_size for path in files.values())
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed:,} rows"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as progress:
+            if intake.settings.workers > 1 and volume >= PARALLEL_MIN_BYTES:
+                processes = intake.settings.workers
+                progress.add_task(
+                    f"reading {len(inputs)} files in {processes} processes", total=None
+                )
+                results = intake.stage_all(inputs, force=force)
+            else:
+                results = []
+                for source in inputs:
+                    task = progress.add_task(f"reading {source.name}", total=None)
+                    results.append(
+                        intake.stage(
+                            source,
+                            force=force,
+                            progress=lambda n, task=task: progress.advance(task, n),
+                        )
+                    )
+            for result in results:
+                note = "unchanged, skipped" if result.skipped else f"{result.rows:,} rows"
+                err.print(f"{result.source}: {result.profile} profile, {note}", highlight=False)
+            progress.add_task("linking, verifying, enrolling", total=None)
+            intake.link()
+            intake.verify()
+            intake.enrol()
+    except (SourceReadError, ProfileError, PluginError) as exc:
+        raise fail(str(exc)) from None
+    from chelun.roster.report import print_intake_summary
+
+    print_intake_summary(out, [intake.summary()])
+
+
+@roster_app.command("export")
+def roster_export(
+    province: ProvinceOption,
+    format: Annotated[str, typer.Option("--format", help="Output format: csv.")] = "csv",
+    reveal: Annotated[
+        bool,
+        typer.Option(help="Show ID numbers, phones, names and party membership unmasked."),
+    ] = False,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to a file instead of stdout.")
+    ] = None,
+) -> None:
+    """Write the roster as CSV: driver, id_number, name, phone, party_member, branch, sources ..."""
+    from chelun.roster.export import export_roster
+
+    if format != "csv":
+        raise fail(f"unknown format {format!r}: csv is supported", 2)
+    code = province_code(province)
+    database = open_db(load_settings())
+    if output is None:
+        export_roster(database, code, sys.stdout, reveal=reveal)
+    else:
+        with output.open("w", encoding="utf-8", newline="") as handle:
+            count = export_roster(database, code, handle, reveal=reveal)
+        err.print(f"{count:,} drivers written to {output}")
+
+
+@roster_app.command("quarantine")
+def roster_quarantine(
+    province: ProvinceOption,
+    format: Annotated[str, typer.Option("--format", help="Output format: csv.")] = "csv",
+) -> None:
+    """Write the quarantined rows as CSV: source, row, reason (what a clerk must fix)."""
+    from chelun.roster.export import export_quarantine
+
+    if format != "csv":
+        raise fail(f"unknown format {format!r}: csv is supported", 2)
+    code = province_code(province)
+    export_quarantine(open_db(load_settings()), code, sys.stdout)
+
+
+def _roster_step(province: str, step: str) -> None:
+    """Run one later step of intake (verify or enrol) for a province, then show the figures."""
+    from chelun.roster.report import print_intake_summary
+    from chelun.roster.service import RosterIntake, roster_summary
+
+    code = province_code(province)
+    current = load_settings()
+    database = open_db(current)
+    intake = RosterIntake(database, PluginHost(current).manager(code), code, actor="user:cli")
+    try:
+        if step == "verify":
+            intake.verify()
+        else:
+            intake.enrol()
+    except PluginError as exc:
+        raise fail(str(exc)) from None
+    print_intake_summary(out, [roster_summary(database, code)])
+
+
+@roster_app.command("verify")
+def roster_verify(province: ProvinceOption) -> None:
+    """Move drivers through verification: cross-source match, phone check, home visit."""
+    _roster_step(province, "verify")
+
+
+@roster_app.command("enrol")
+def roster_enrol(province: ProvinceOption) -> None:
+    """Enrol member drivers into branches and pair ordinary drivers with a member driver."""
+    _roster_step(province, "enrol")
+
+
+@roster_app.command("visits")
+def roster_visits(
+    province: ProvinceOption,
+    path: Annotated[
+        Path, typer.Argument(help="CSV with columns driver, outcome, visited_on, visitor, detail.")
+    ],
+) -> None:
+    """Record home-visit results (上门走访) for drivers waiting at the visit stage."""
+    import csv
+
+    from pydantic import ValidationError
+
+    from chelun.roster.models import HomeVisit
+    from chelun.roster.verification import Verification
+
+    code = province_code(province)
+    visits = []
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            for number, row in enumerate(csv.DictReader(handle), start=1):
+                try:
+                    visits.append(HomeVisit.model_validate(row))
+                except ValidationError as exc:
+                    fields = ", ".join(str(e["loc"][0]) for e in exc.errors())
+                    raise fail(f"{path}: row {number}: invalid or missing {fields}", 2) from None
+    except OSError as exc:
+        raise fail(f"{path}: cannot read: {exc.strerror}", 2) from None
+    current = load_settings()
+    database = open_db(current)
+    verification = Verification(database, PluginHost(current).manager(code), code, actor="user:cli")
+    recorded = verification.record_visits(visits, actor="user:cli")
+    out.print(f"{recorded} of {len(visits)} visits recorded (others were not waiting for one)")
+
+
+@roster_app.command("summary")
+def roster_summary_command(province: ProvinceOption) -> None:
+    """Show the roster's figures and every source's row account."""
+    from chelun.roster.report import print_intake_summary
+    from chelun.roster.service import roster_summary
+
+    code = province_code(province)
+    print_intake_summary(out, [roster_summary(open_db(load_settings()), code)])
