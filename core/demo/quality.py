@@ -7,9 +7,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import text
+from sqlalchemy import select
 
 from chelun.storage.db import Database
+from chelun.storage.tables import SourceRecord
 
 
 @dataclass(frozen=True)
@@ -50,11 +51,9 @@ def linkage_quality(truth_csv: Path, database: Database, province: str) -> Linka
         predicted = {
             (source, row_no): key
             for source, row_no, key in connection.execute(
-                text(
-                    "SELECT source, row_no, driver_key FROM source_record "
-                    "WHERE province = :p AND driver_key IS NOT NULL"
-                ),
-                {"p": province},
+                select(SourceRecord.source, SourceRecord.row_no, SourceRecord.driver_key).where(
+                    SourceRecord.province == province, SourceRecord.driver_key.is_not(None)
+                )
             )
         }
     agreed = Counter((truth[r], predicted[r]) for r in truth if r in predicted)

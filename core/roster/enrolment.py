@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pluggy
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, case, func, insert, select, update
 
 from chelun.identity.codes import driver_code, driver_number
 from chelun.plugin_manager import PluginError, call_each, decide
@@ -27,6 +27,9 @@ from chelun.roster.models import (
     Pairing,
 )
 from chelun.storage.db import Database
+from chelun.storage.events import NewEvent, record
+from chelun.storage.tables import Branch as BranchRow
+from chelun.storage.tables import Driver
 
 
 @dataclass(frozen=True)
@@ -38,12 +41,15 @@ class EnrolmentResult:
 
 def enterprises_of(connection: Connection, province: str) -> list[EnterpriseSummary]:
     rows = connection.execute(
-        text(
-            "SELECT uscc, MIN(enterprise), COUNT(*), SUM(CASE WHEN member THEN 1 ELSE 0 END) "
-            "FROM driver WHERE province = :p AND status = 'active' AND uscc IS NOT NULL "
-            "GROUP BY uscc ORDER BY uscc"
-        ),
-        {"p": province},
+        select(
+            Driver.uscc,
+            func.min(Driver.enterprise),
+            func.count(),
+            func.sum(case((Driver.member, 1), else_=0)),
+        )
+        .where(Driver.province == province, Driver.status == "active", Driver.uscc.is_not(None))
+        .group_by(Driver.uscc)
+        .order_by(Driver.uscc)
     )
     return [
         EnterpriseSummary(
@@ -112,48 +118,45 @@ class Enrolment:
     ) -> None:
         known = set(
             connection.execute(
-                text("SELECT code FROM branch WHERE province = :p"), {"p": self.province}
+                select(BranchRow.code).where(BranchRow.province == self.province)
             ).scalars()
         )
         new = [(b, plugin) for code, (b, plugin) in registered.items() if code not in known]
         if not new:
             return
         connection.execute(
-            text(
-                "INSERT INTO branch (province, code, name, kind, county, enterprise_uscc, base, "
-                "grid_counties) VALUES (:province, :code, :name, :kind, :county, "
-                ":enterprise_uscc, :base, :grid)"
-            ),
+            insert(BranchRow),
             [
-                {**b.model_dump(exclude={"grid_counties"}), "grid": _json(list(b.grid_counties))}
+                {**b.model_dump(exclude={"grid_counties"}), "grid_counties": list(b.grid_counties)}
                 for b, _ in new
             ],
         )
-        connection.execute(
-            text(
-                "INSERT INTO event (at, province, actor, entity, entity_key, kind, reason) "
-                "VALUES (CURRENT_TIMESTAMP, :p, :actor, 'branch', :key, 'branch.registered', "
-                ":reason)"
-            ),
-            [
-                {
-                    "p": self.province,
-                    "actor": f"plugin:{plugin}",
-                    "key": b.code,
-                    "reason": f"{b.kind} branch registered",
-                }
+        record(
+            connection,
+            (
+                NewEvent(
+                    province=self.province,
+                    actor=f"plugin:{plugin}",
+                    entity="branch",
+                    entity_key=b.code,
+                    kind="branch.registered",
+                    reason=f"{b.kind} branch registered",
+                )
                 for b, plugin in new
-            ],
+            ),
         )
 
     def _enrol(self, connection: Connection, directory: BranchDirectory) -> int:
         rows = connection.execute(
-            text(
-                "SELECT id, home_county, member, uscc, enterprise FROM driver WHERE province = :p "
-                "AND status = 'active' AND member AND branch IS NULL AND id_number IS NOT NULL "
-                "ORDER BY id"
-            ),
-            {"p": self.province},
+            select(Driver.id, Driver.home_county, Driver.member, Driver.uscc, Driver.enterprise)
+            .where(
+                Driver.province == self.province,
+                Driver.status == "active",
+                Driver.member,
+                Driver.branch.is_(None),
+                Driver.id_number.is_not(None),
+            )
+            .order_by(Driver.id)
         ).all()
         updates = []
         events = []
@@ -168,28 +171,38 @@ class Enrolment:
                     "chelun_assign_branch",
                     f"assigned branch {assignment.branch!r}, which no plugin registered",
                 )
-            updates.append({"b": assignment.branch, "id": driver_number(profile.driver)})
+            driver_id = driver_number(profile.driver)
+            updates.append({"branch": assignment.branch, "driver_id": driver_id})
             events.append(
                 (
-                    str(driver_number(profile.driver)),
+                    str(driver_id),
                     "enrolment.assigned",
                     f"{assignment.branch}: {assignment.reason}",
                     decision.plugin,
                 )
             )
         if updates:
-            connection.execute(text("UPDATE driver SET branch = :b WHERE id = :id"), updates)
+            connection.execute(update(Driver).where(Driver.id == bindparam("driver_id")), updates)
             self._plugin_events(connection, events)
         return len(updates)
 
     def _pair(self, connection: Connection) -> int:
         rows = connection.execute(
-            text(
-                "SELECT id, home_county, member, uscc, enterprise, contact FROM driver "
-                "WHERE province = :p AND status = 'active' AND id_number IS NOT NULL "
-                "AND home_county IS NOT NULL ORDER BY id"
-            ),
-            {"p": self.province},
+            select(
+                Driver.id,
+                Driver.home_county,
+                Driver.member,
+                Driver.uscc,
+                Driver.enterprise,
+                Driver.contact,
+            )
+            .where(
+                Driver.province == self.province,
+                Driver.status == "active",
+                Driver.id_number.is_not(None),
+                Driver.home_county.is_not(None),
+            )
+            .order_by(Driver.id)
         ).all()
         loads = Counter(
             driver_code(self.province, row.contact) for row in rows if row.contact is not None
@@ -225,8 +238,11 @@ class Enrolment:
             if not pairings:
                 continue
             connection.execute(
-                text("UPDATE driver SET contact = :m WHERE id = :d AND contact IS NULL"),
-                [{"m": driver_number(p.member), "d": driver_number(p.driver)} for p in pairings],
+                update(Driver).where(Driver.id == bindparam("driver_id"), Driver.contact.is_(None)),
+                [
+                    {"contact": driver_number(p.member), "driver_id": driver_number(p.driver)}
+                    for p in pairings
+                ],
             )
             self._plugin_events(
                 connection,
@@ -274,28 +290,20 @@ class Enrolment:
     def _plugin_events(
         self, connection: Connection, events: list[tuple[str, str, str, str]]
     ) -> None:
-        connection.execute(
-            text(
-                "INSERT INTO event (at, province, actor, entity, entity_key, kind, reason) "
-                "VALUES (CURRENT_TIMESTAMP, :p, :actor, 'driver', :key, :kind, :reason)"
-            ),
-            [
-                {
-                    "p": self.province,
-                    "actor": f"plugin:{plugin}",
-                    "key": key,
-                    "kind": kind,
-                    "reason": reason,
-                }
+        record(
+            connection,
+            (
+                NewEvent(
+                    province=self.province,
+                    actor=f"plugin:{plugin}",
+                    entity="driver",
+                    entity_key=key,
+                    kind=kind,
+                    reason=reason,
+                )
                 for key, kind, reason, plugin in events
-            ],
+            ),
         )
-
-
-def _json(value: object) -> str:
-    import orjson
-
-    return orjson.dumps(value).decode()
 
 
 def pair_by_county(

@@ -10,11 +10,12 @@ import csv
 from itertools import groupby
 from typing import TextIO
 
-from sqlalchemy import text
+from sqlalchemy import and_, select
 
 from chelun.identity.codes import driver_code
 from chelun.privacy import mask_id, mask_name, mask_phone, mask_plate
 from chelun.storage.db import Database
+from chelun.storage.tables import Driver, SourceRecord
 
 ROSTER_COLUMNS = (
     "driver",
@@ -39,18 +40,33 @@ def export_roster(database: Database, province: str, out: TextIO, *, reveal: boo
     """Write the province's active roster as CSV; returns the number of drivers written."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(ROSTER_COLUMNS)
-    query = text(
-        "SELECT d.id, d.id_number, d.name, d.phone, d.plate, d.enterprise, d.member, "
-        "d.home_county, d.verification_stage, d.verification_outcome, d.branch, d.contact, "
-        "d.phones, d.enterprises, s.source, s.row_no "
-        "FROM driver d JOIN source_record s ON s.province = d.province AND s.driver_key = d.key "
-        "WHERE d.province = :p AND d.status = 'active' ORDER BY d.id, s.source, s.row_no"
+    d, s = Driver, SourceRecord
+    query = (
+        select(
+            d.id,
+            d.id_number,
+            d.name,
+            d.phone,
+            d.plate,
+            d.enterprise,
+            d.member,
+            d.home_county,
+            d.verification_stage,
+            d.verification_outcome,
+            d.branch,
+            d.contact,
+            d.phones,
+            d.enterprises,
+            s.source,
+            s.row_no,
+        )
+        .join(s, and_(s.province == d.province, s.driver_key == d.key))
+        .where(d.province == province, d.status == "active")
+        .order_by(d.id, s.source, s.row_no)
     )
     count = 0
     with database.engine.connect() as connection:
-        rows = connection.execution_options(stream_results=True, yield_per=10_000).execute(
-            query, {"p": province}
-        )
+        rows = connection.execution_options(stream_results=True, yield_per=10_000).execute(query)
         for driver_id, group in groupby(rows, key=lambda row: row[0]):
             records = list(group)
             (
@@ -105,11 +121,9 @@ def export_quarantine(database: Database, province: str, out: TextIO) -> int:
     count = 0
     with database.engine.connect() as connection:
         rows = connection.execute(
-            text(
-                "SELECT source, row_no, quarantine FROM source_record "
-                "WHERE province = :p AND quarantine IS NOT NULL ORDER BY source, row_no"
-            ),
-            {"p": province},
+            select(SourceRecord.source, SourceRecord.row_no, SourceRecord.quarantine)
+            .where(SourceRecord.province == province, SourceRecord.quarantine.is_not(None))
+            .order_by(SourceRecord.source, SourceRecord.row_no)
         )
         for source, row_no, reason in rows:
             writer.writerow((source, row_no, reason))

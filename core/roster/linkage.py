@@ -7,7 +7,9 @@ are attributed here, afresh on every run so that the outcome depends only on wha
    one typo away (3), a phone (2), a plate (2), the birth date in the damaged ID (1); a score of
    2 or more that no other candidate matches wins, and the evidence is recorded on the record;
 2. else, records sharing a name and a phone or plate, one of them with no ID number at all,
-   form a driver of their own (no ID yet: verification will have to confirm them);
+   form a driver of their own (no ID yet: verification will have to confirm them), matched to
+   the roster entry that already holds its name with that phone or plate
+   (``chelun.roster.identity``), so that its code never depends on where its rows sit;
 3. else the record is quarantined with the reason (a damaged ID nothing corroborates goes to a
    clerk to correct).
 
@@ -23,13 +25,33 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import (
+    Column,
+    Connection,
+    Date,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    true,
+    update,
+)
 
 from chelun.identity.divisions import divisions
+from chelun.roster.identity import Alias, RosterIdentity
 from chelun.roster.quarantine import (
     AMBIGUOUS,
     INVALID_ID_UNLINKED,
@@ -38,11 +60,42 @@ from chelun.roster.quarantine import (
     UNREADABLE,
     reason_text,
 )
+from chelun.storage import events
 from chelun.storage.db import Database
+from chelun.storage.events import NewEvent
+from chelun.storage.tables import Driver, SourceRecord
+from chelun.storage.types import UtcDateTime
 
 STAGING_QUARANTINE = tuple(f"q:{code}" for code in (UNREADABLE, NO_IDENTITY, NAME_ONLY))
 WEIGHTS = {"id": 3, "phone": 2, "plate": 2, "birth": 1}
 THRESHOLD = 2
+
+# Scratch tables of one link run, private to its connection.
+_SCRATCH = MetaData()
+_LINK_PENDING = Table(
+    "link_pending",
+    _SCRATCH,
+    Column("src", String(100)),
+    Column("row_no", Integer),
+    Column("name_key", String(100)),
+    Column("phone", String(20)),
+    Column("plate", String(16)),
+    Column("birth", Date),
+    Column("id_start", String(6)),
+    Column("id_middle", String(6)),
+    Column("id_end", String(6)),
+    prefixes=["TEMPORARY"],
+)
+# The evidence joins probe the pending records (few) for each staged record (millions).
+for _column in ("phone", "plate", "id_start", "id_middle", "id_end"):
+    Index(f"link_pending_{_column}", _LINK_PENDING.c.name_key, _LINK_PENDING.c[_column])
+_COUNTY_PROVINCE = Table(
+    "county_province",
+    _SCRATCH,
+    Column("code", String(6), primary_key=True),
+    Column("province", String(2)),
+    prefixes=["TEMPORARY"],
+)
 
 
 @dataclass(frozen=True)
@@ -132,6 +185,24 @@ def _date_text(value: Any) -> str | None:
     return value.isoformat() if isinstance(value, dt.date) else str(value)
 
 
+@dataclass(frozen=True)
+class NoIdGroup:
+    """Records that make one driver with no ID number yet, and what identifies them."""
+
+    records: list[Pending]
+    evidence: str
+
+    @property
+    def aliases(self) -> frozenset[Alias]:
+        return frozenset(
+            Alias(record.name_key, kind, value)
+            for record in self.records
+            if record.name_key
+            for kind, value in (("phone", record.phone), ("plate", record.plate))
+            if value
+        )
+
+
 class Linker:
     """Links one province's staged records and rebuilds its roster."""
 
@@ -144,19 +215,30 @@ class Linker:
         with self.database.connect() as connection:
             pending = self._pending(connection)
             candidates = self._candidates(connection, pending)
-            updates, stats = self._decide(pending, candidates)
+            updates, groups, stats = self._decide(pending, candidates)
+            identity = RosterIdentity(self.database, connection, self.province, self.actor)
+            aliases = [group.aliases for group in groups]
+            keys = identity.keys_for(aliases)
+            for group, key in zip(groups, keys, strict=True):
+                updates.extend(self._update(r, key, group.evidence, None) for r in group.records)
             self._write_links(connection, updates)
+            identity.carry_over_gained_ids()
             created, retired = self._rebuild_roster(connection)
+            identity.remember(aliases, keys)
         return LinkResult(stats["evidence"], stats["no_id"], stats["quarantined"], created, retired)
 
     def _pending(self, connection: Connection) -> list[Pending]:
+        s = SourceRecord
         rows = connection.execute(
-            text(
-                "SELECT source, row_no, name_key, id_status, id_cleaned, birth, phone, plate "
-                "FROM source_record WHERE province = :p AND id_status <> 'valid' "
-                "AND (link IS NULL OR link NOT IN :staged) ORDER BY source, row_no"
-            ).bindparams(_expanding("staged")),
-            {"p": self.province, "staged": list(STAGING_QUARANTINE)},
+            select(
+                s.source, s.row_no, s.name_key, s.id_status, s.id_cleaned, s.birth, s.phone, s.plate
+            )
+            .where(
+                s.province == self.province,
+                s.id_status != "valid",
+                or_(s.link.is_(None), s.link.not_in(STAGING_QUARANTINE)),
+            )
+            .order_by(s.source, s.row_no)
         )
         return [Pending(r[0], r[1], r[2], r[3], r[4], _date_text(r[5]), r[6], r[7]) for r in rows]
 
@@ -170,73 +252,42 @@ class Linker:
         named = [p for p in pending if p.name_key]
         if not named:
             return found
+        scratch = _LINK_PENDING
+        scratch.create(connection, checkfirst=True)
+        connection.execute(scratch.delete())
         connection.execute(
-            text(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS link_pending (src VARCHAR(100), "
-                "row_no INTEGER, name_key VARCHAR(100), phone VARCHAR(20), plate VARCHAR(16), "
-                "birth DATE, id_start VARCHAR(6), id_middle VARCHAR(6), id_end VARCHAR(6))"
-            )
-        )
-        for column in ("phone", "plate", "id_start", "id_middle", "id_end"):
-            # The join probes the pending records (few) for each staged record (millions).
-            connection.execute(
-                text(
-                    f"CREATE INDEX IF NOT EXISTS link_pending_{column} "
-                    f"ON link_pending (name_key, {column})"
-                )
-            )
-        connection.execute(text("DELETE FROM link_pending"))
-        connection.execute(
-            text(
-                "INSERT INTO link_pending VALUES (:src, :row_no, :name_key, :phone, :plate, "
-                ":birth, :id_start, :id_middle, :id_end)"
-            ),
+            insert(scratch),
             [
-                dict(
-                    zip(
-                        (
-                            "src",
-                            "row_no",
-                            "name_key",
-                            "phone",
-                            "plate",
-                            "birth",
-                            "id_start",
-                            "id_middle",
-                            "id_end",
-                        ),
-                        (
-                            p.source,
-                            p.row_no,
-                            p.name_key,
-                            p.phone,
-                            p.plate,
-                            p.birth,
-                            *_blocks(p.id_cleaned),
-                        ),
-                        strict=True,
-                    )
-                )
+                {
+                    "src": p.source,
+                    "row_no": p.row_no,
+                    "name_key": p.name_key,
+                    "phone": p.phone,
+                    "plate": p.plate,
+                    "birth": dt.date.fromisoformat(p.birth) if p.birth else None,
+                    **dict(
+                        zip(("id_start", "id_middle", "id_end"), _blocks(p.id_cleaned), strict=True)
+                    ),
+                }
                 for p in named
             ],
         )
+        s, c = SourceRecord, scratch.c
         joins = {
-            "phone": "s.phone = p.phone",
-            "plate": "s.plate = p.plate",
-            "id~": "SUBSTR(s.id_number, 1, 6) = p.id_start",
-            "id~middle": "SUBSTR(s.id_number, 7, 6) = p.id_middle",
-            "id~end": "SUBSTR(s.id_number, 13, 6) = p.id_end",
+            "phone": s.phone == c.phone,
+            "plate": s.plate == c.plate,
+            "id~": func.substr(s.id_number, 1, 6) == c.id_start,
+            "id~middle": func.substr(s.id_number, 7, 6) == c.id_middle,
+            "id~end": func.substr(s.id_number, 13, 6) == c.id_end,
         }
         cleaned = {(p.source, p.row_no): p.id_cleaned for p in named}
         # One join per kind of evidence: each probes an index of the pending records.
         for kind, condition in joins.items():
             rows = connection.execute(
-                text(
-                    "SELECT p.src, p.row_no, s.driver_key FROM source_record s "
-                    f"JOIN link_pending p ON p.name_key = s.name_key AND {condition} "
-                    "WHERE s.province = :p AND s.id_status = 'valid'"
-                ),
-                {"p": self.province},
+                select(c.src, c.row_no, s.driver_key)
+                .select_from(s)
+                .join(scratch, and_(c.name_key == s.name_key, condition))
+                .where(s.province == self.province, s.id_status == "valid")
             )
             is_id = kind.startswith("id~")
             for source, row_no, driver_key in rows:
@@ -251,12 +302,12 @@ class Linker:
                 for driver_key, evidence in found.get((p.source, p.row_no), {}).items():
                     if driver_key[6:14] == birth:
                         evidence.add("birth")
-        connection.execute(text("DELETE FROM link_pending"))
+        connection.execute(scratch.delete())
         return found
 
     def _decide(
         self, pending: list[Pending], candidates: dict[tuple[str, int], dict[str, set[str]]]
-    ) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    ) -> tuple[list[dict[str, Any]], list[NoIdGroup], dict[str, int]]:
         stats = {"evidence": 0, "no_id": 0, "quarantined": 0}
         updates: list[dict[str, Any]] = []
         unmatched: list[Pending] = []
@@ -281,12 +332,15 @@ class Linker:
                 continue
             updates.append(self._update(record, best[2], "+".join(best[1]), None))
             stats["evidence"] += 1
-        updates.extend(self._group_unmatched(unmatched, stats))
-        return updates, stats
+        groups = self._group_unmatched(unmatched, updates, stats)
+        return updates, groups, stats
 
     def _group_unmatched(
-        self, records: list[Pending], stats: dict[str, int]
-    ) -> Iterable[dict[str, Any]]:
+        self, records: list[Pending], updates: list[dict[str, Any]], stats: dict[str, int]
+    ) -> list[NoIdGroup]:
+        """Group the records no valid-ID driver claims; a group with a record that has no ID
+        number at all, but a phone or plate, is a driver of its own. Other records go to
+        quarantine (added to ``updates``)."""
         clusters = _Clusters()
         first_seen: dict[tuple[str, str, str], int] = {}
         for index, record in enumerate(records):
@@ -305,28 +359,29 @@ class Linker:
         members: dict[int, list[int]] = defaultdict(list)
         for index in range(len(records)):
             members[clusters.find(index)].append(index)
-        for root, indexes in members.items():
+        groups = []
+        for indexes in members.values():
             group = [records[i] for i in indexes]
             # A driver with no ID number yet (a village sheet often has none) gets an entry of
             # its own; a damaged ID that nothing corroborates goes to a clerk to correct.
             if any(r.id_status == "missing" and (r.phone or r.plate) for r in group):
-                anchor = records[root]
-                driver_key = f"nid:{anchor.source}:{anchor.row_no}"
                 evidence = "no-id:" + (
                     "name+phone" if any(r.phone for r in group) else "name+plate"
                 )
-                for record in group:
-                    yield self._update(record, driver_key, evidence, None)
+                groups.append(NoIdGroup(group, evidence))
                 stats["no_id"] += 1
                 continue
             for record in group:
                 stats["quarantined"] += 1
-                yield self._update(
-                    record,
-                    None,
-                    f"q:{INVALID_ID_UNLINKED}",
-                    reason_text(INVALID_ID_UNLINKED, record.id_status),
+                updates.append(
+                    self._update(
+                        record,
+                        None,
+                        f"q:{INVALID_ID_UNLINKED}",
+                        reason_text(INVALID_ID_UNLINKED, record.id_status),
+                    )
                 )
+        return groups
 
     def _update(
         self, record: Pending, driver_key: str | None, link: str, quarantine: str | None
@@ -335,136 +390,151 @@ class Linker:
             "p": self.province,
             "s": record.source,
             "r": record.row_no,
-            "k": driver_key,
-            "l": link,
-            "q": quarantine,
+            "driver_key": driver_key,
+            "link": link,
+            "quarantine": quarantine,
         }
 
     def _write_links(self, connection: Connection, updates: list[dict[str, Any]]) -> None:
         if not updates:
             return
+        s = SourceRecord
         connection.execute(
-            text(
-                "UPDATE source_record SET driver_key = :k, link = :l, quarantine = :q "
-                "WHERE province = :p AND source = :s AND row_no = :r"
+            update(s).where(
+                s.province == bindparam("p"),
+                s.source == bindparam("s"),
+                s.row_no == bindparam("r"),
             ),
             updates,
         )
 
     def _rebuild_roster(self, connection: Connection) -> tuple[int, int]:
         run = uuid.uuid4().hex[:12]
-        params = {"p": self.province}
-        before = connection.execute(text("SELECT COALESCE(MAX(id), 0) FROM driver")).scalar_one()
-
+        before = connection.execute(select(func.coalesce(func.max(Driver.id), 0))).scalar_one()
         self._load_county_provinces(connection)
+        s, c = SourceRecord, _COUNTY_PROVINCE.c
 
-        def best(column: str) -> str:
+        def best(column: Any) -> Any:
             # The value from the most authoritative source (lowest rank) that has one.
             # Ranks have two digits (10-99), so the text "<rank><value>" sorts by rank first.
-            return f"SUBSTR(MIN(rank || {column}), 3)"
+            return func.substr(func.min(cast(s.rank, String(2)).concat(column)), 3)
 
+        g = (
+            select(
+                s.province,
+                s.driver_key,
+                func.max(s.id_number).label("id_number"),
+                best(s.name).label("name"),
+                func.min(s.birth).label("birth"),
+                func.substr(func.max(s.id_number), 1, 6).label("county"),
+                best(s.phone).label("phone"),
+                best(s.plate).label("plate"),
+                best(s.enterprise).label("enterprise"),
+                best(s.uscc).label("uscc"),
+                (func.max(case((s.member, 1), else_=0)) == 1).label("member"),
+                func.count().label("records"),
+                func.count(s.source.distinct()).label("sources"),
+                func.count(s.phone.distinct()).label("phones"),
+                func.count(s.enterprise.distinct()).label("enterprises"),
+            )
+            .where(s.province == self.province, s.driver_key.is_not(None))
+            .group_by(s.province, s.driver_key)
+            .subquery("g")
+        )
+        columns = (
+            "province key id_number name birth home_county home_province phone plate "
+            "enterprise uscc member records sources phones enterprises status "
+            "verification_stage verification_outcome linked_run updated_at"
+        ).split()
+        rows = (
+            select(
+                g.c.province,
+                g.c.driver_key,
+                g.c.id_number,
+                g.c.name,
+                g.c.birth,
+                g.c.county,
+                func.coalesce(c.province, func.substr(g.c.county, 1, 2)),
+                g.c.phone,
+                g.c.plate,
+                g.c.enterprise,
+                g.c.uscc,
+                g.c.member,
+                g.c.records,
+                g.c.sources,
+                g.c.phones,
+                g.c.enterprises,
+                literal("active"),
+                literal("match"),
+                literal("pending"),
+                literal(run),
+                literal(events.now(), UtcDateTime()),
+            )
+            .select_from(g.outerjoin(_COUNTY_PROVINCE, c.code == g.c.county))
+            # WHERE true: SQLite's parser needs it between a join and ON CONFLICT.
+            .where(true())
+        )
+        statement = self.database.insert(Driver).from_select(columns, rows)
+        refreshed = (
+            "id_number name birth home_county home_province phone plate enterprise uscc "
+            "member records sources phones enterprises status linked_run updated_at"
+        ).split()
         connection.execute(
-            text(
-                "INSERT INTO driver (province, key, id_number, name, birth, home_county, "
-                "home_province, phone, plate, enterprise, uscc, member, records, sources, "
-                "phones, enterprises, status, verification_stage, verification_outcome, "
-                "linked_run, updated_at) "
-                "SELECT g.province, g.driver_key, g.id_number, g.name, g.birth, g.county, "
-                "COALESCE(c.province, SUBSTR(g.county, 1, 2)), g.phone, g.plate, g.enterprise, "
-                "g.uscc, g.member, g.records, g.sources, g.phones, g.enterprises, 'active', "
-                "'match', 'pending', :run, CURRENT_TIMESTAMP FROM ("
-                "SELECT province, driver_key, MAX(id_number) AS id_number, "
-                f"{best('name')} AS name, MIN(birth) AS birth, "
-                "SUBSTR(MAX(id_number), 1, 6) AS county, "
-                f"{best('phone')} AS phone, {best('plate')} AS plate, "
-                f"{best('enterprise')} AS enterprise, {best('uscc')} AS uscc, "
-                "MAX(CASE WHEN member THEN 1 ELSE 0 END) = 1 AS member, COUNT(*) AS records, "
-                "COUNT(DISTINCT source) AS sources, COUNT(DISTINCT phone) AS phones, "
-                "COUNT(DISTINCT enterprise) AS enterprises "
-                "FROM source_record WHERE province = :p AND driver_key IS NOT NULL "
-                "GROUP BY province, driver_key) g "
-                # WHERE true: SQLite's parser needs it between a join and ON CONFLICT.
-                "LEFT JOIN county_province c ON c.code = g.county WHERE true "
-                "ON CONFLICT (province, key) DO UPDATE SET id_number = excluded.id_number, "
-                "name = excluded.name, birth = excluded.birth, "
-                "home_county = excluded.home_county, home_province = excluded.home_province, "
-                "phone = excluded.phone, "
-                "plate = excluded.plate, enterprise = excluded.enterprise, "
-                "uscc = excluded.uscc, member = excluded.member, records = excluded.records, "
-                "sources = excluded.sources, phones = excluded.phones, "
-                "enterprises = excluded.enterprises, status = 'active', "
-                "linked_run = excluded.linked_run, updated_at = excluded.updated_at"
-            ),
-            {**params, "run": run},
+            statement.on_conflict_do_update(
+                index_elements=[Driver.province, Driver.key],
+                set_={column: statement.excluded[column] for column in refreshed},
+            )
         )
         created = connection.execute(
-            text("SELECT COUNT(*) FROM driver WHERE province = :p AND id > :before"),
-            {**params, "before": before},
+            select(func.count()).where(Driver.province == self.province, Driver.id > before)
         ).scalar_one()
         # The upsert stamped every driver that still has records; the others have none left.
-        retired_ids = (
-            connection.execute(
-                text(
-                    "SELECT id FROM driver WHERE province = :p AND status = 'active' "
-                    "AND linked_run <> :run"
-                ),
-                {**params, "run": run},
-            )
-            .scalars()
-            .all()
+        stale = and_(
+            Driver.province == self.province, Driver.status == "active", Driver.linked_run != run
         )
-        if retired_ids:
-            connection.execute(
-                text("UPDATE driver SET status = 'retired' WHERE id = :id"),
-                [{"id": i} for i in retired_ids],
-            )
-            connection.execute(
-                text(
-                    "INSERT INTO event (at, province, actor, entity, entity_key, kind, reason) "
-                    "VALUES (CURRENT_TIMESTAMP, :p, :actor, 'driver', :id, 'roster.retired', "
-                    "'no source record names this driver any more')"
-                ),
-                [{"p": self.province, "actor": self.actor, "id": str(i)} for i in retired_ids],
-            )
+        retired_ids = connection.execute(select(Driver.id).where(stale)).scalars().all()
+        connection.execute(update(Driver).where(stale).values(status="retired"))
         # One event for the run: a roster entry's creation is a fact of the link, and its
         # records (with their evidence) say where it came from; retirements are listed singly.
-        connection.execute(
-            text(
-                "INSERT INTO event (at, province, actor, entity, entity_key, kind, reason) "
-                "VALUES (CURRENT_TIMESTAMP, :p, :actor, 'roster', :p, 'roster.linked', :reason)"
-            ),
-            {
-                **params,
-                "actor": self.actor,
-                "reason": f"{created} drivers created, {len(retired_ids)} retired; "
-                f"drivers from id {before + 1} on are new",
-            },
+        events.record(
+            connection,
+            [
+                *(
+                    NewEvent(
+                        self.province,
+                        self.actor,
+                        "driver",
+                        str(driver_id),
+                        "roster.retired",
+                        "no source record names this driver any more",
+                    )
+                    for driver_id in retired_ids
+                ),
+                NewEvent(
+                    self.province,
+                    self.actor,
+                    "roster",
+                    self.province,
+                    "roster.linked",
+                    f"{created} drivers created, {len(retired_ids)} retired; "
+                    f"drivers from id {before + 1} on are new",
+                ),
+            ],
         )
         return created, len(retired_ids)
 
     def _load_county_provinces(self, connection: Connection) -> None:
         """A temporary table of every division code and the province it resolves to today
         (retired codes through their successors), for the roster's home province."""
-        connection.execute(
-            text(
-                "CREATE TEMPORARY TABLE IF NOT EXISTS county_province "
-                "(code VARCHAR(6) PRIMARY KEY, province VARCHAR(2))"
-            )
-        )
-        if connection.execute(text("SELECT COUNT(*) FROM county_province")).scalar_one():
+        _COUNTY_PROVINCE.create(connection, checkfirst=True)
+        if connection.execute(select(func.count()).select_from(_COUNTY_PROVINCE)).scalar_one():
             return
         table = divisions()
         connection.execute(
-            text("INSERT INTO county_province (code, province) VALUES (:c, :p)"),
+            insert(_COUNTY_PROVINCE),
             [
-                {"c": code, "p": province}
+                {"code": code, "province": province}
                 for code in table.codes()
                 if (province := table.province_of(code)) is not None
             ],
         )
-
-
-def _expanding(name: str) -> Any:
-    from sqlalchemy import bindparam
-
-    return bindparam(name, expanding=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 
 import pluggy
-from sqlalchemy import text
+from sqlalchemy import ColumnElement, and_, case, func, select
 
 from chelun.plugin_manager import call_all
 from chelun.roster.enrolment import Enrolment, EnrolmentResult
@@ -27,7 +27,8 @@ from chelun.roster.settings import RosterSettings
 from chelun.roster.staging import SourceInput, Stager, StageResult
 from chelun.roster.verification import Verification, VerificationResult
 from chelun.storage.db import Database
-from chelun.storage.tables import Event
+from chelun.storage.events import NewEvent, record
+from chelun.storage.tables import Branch, Driver, SourceFile, SourceRecord
 
 #: Below this many bytes of input, staging stays in one process.
 PARALLEL_MIN_BYTES = 32 << 20
@@ -207,21 +208,24 @@ class RosterIntake:
     def _record_staged(self, result: StageResult) -> None:
         if result.skipped:
             return
-        with self.database.session() as session:
-            session.add(
-                Event(
-                    province=self.province,
-                    actor=self.actor,
-                    entity="source",
-                    entity_key=f"{self.province}:{result.source}",
-                    kind="source.staged",
-                    reason=f"{result.rows} rows read as profile {result.profile}",
-                    data={
-                        "format": result.format,
-                        "encoding": result.encoding,
-                        "rows": result.rows,
-                    },
-                )
+        with self.database.connect() as connection:
+            record(
+                connection,
+                [
+                    NewEvent(
+                        province=self.province,
+                        actor=self.actor,
+                        entity="source",
+                        entity_key=f"{self.province}:{result.source}",
+                        kind="source.staged",
+                        reason=f"{result.rows} rows read as profile {result.profile}",
+                        data={
+                            "format": result.format,
+                            "encoding": result.encoding,
+                            "rows": result.rows,
+                        },
+                    )
+                ],
             )
 
     def link(self) -> LinkResult:
@@ -251,30 +255,37 @@ class RosterIntake:
         return roster_summary(self.database, self.province)
 
 
+def _count_when(condition: ColumnElement[bool]) -> ColumnElement[int]:
+    return func.sum(case((condition, 1), else_=0))
+
+
 def source_accounts(database: Database, province: str) -> list[SourceAccount]:
     """Per source: rows read, rows on the roster, rows quarantined by reason."""
+    f, s = SourceFile, SourceRecord
+    reason = func.substr(s.link, 3)
     with database.connect() as connection:
         totals = connection.execute(
-            text(
-                "SELECT f.name, f.profile, f.rows, "
-                "SUM(CASE WHEN s.driver_key IS NOT NULL THEN 1 ELSE 0 END), "
-                "SUM(CASE WHEN s.quarantine IS NOT NULL THEN 1 ELSE 0 END) "
-                "FROM source_file f LEFT JOIN source_record s "
-                "ON s.province = f.province AND s.source = f.name "
-                "WHERE f.province = :p GROUP BY f.name, f.profile, f.rows ORDER BY f.name"
-            ),
-            {"p": province},
+            select(
+                f.name,
+                f.profile,
+                f.rows,
+                _count_when(s.driver_key.is_not(None)),
+                _count_when(s.quarantine.is_not(None)),
+            )
+            .select_from(f)
+            .outerjoin(s, and_(s.province == f.province, s.source == f.name))
+            .where(f.province == province)
+            .group_by(f.name, f.profile, f.rows)
+            .order_by(f.name)
         ).all()
         reasons = connection.execute(
-            text(
-                "SELECT source, SUBSTR(link, 3), COUNT(*) FROM source_record "
-                "WHERE province = :p AND quarantine IS NOT NULL GROUP BY source, SUBSTR(link, 3)"
-            ),
-            {"p": province},
+            select(s.source, reason, func.count())
+            .where(s.province == province, s.quarantine.is_not(None))
+            .group_by(s.source, reason)
         ).all()
     by_source: dict[str, dict[str, int]] = {}
-    for source, reason, count in reasons:
-        by_source.setdefault(source, {})[reason] = count
+    for source, code, count in reasons:
+        by_source.setdefault(source, {})[code] = count
     return [
         SourceAccount(
             name, profile, rows, int(on or 0), int(quarantined or 0), by_source.get(name, {})
@@ -284,38 +295,36 @@ def source_accounts(database: Database, province: str) -> list[SourceAccount]:
 
 
 def roster_summary(database: Database, province: str) -> RosterSummary:
-    p = {"p": province}
+    d = Driver
+    active = and_(d.province == province, d.status == "active")
     with database.connect() as connection:
         row = connection.execute(
-            text(
-                "SELECT COUNT(*), SUM(CASE WHEN member THEN 1 ELSE 0 END), "
-                "SUM(CASE WHEN id_number IS NOT NULL THEN 1 ELSE 0 END), "
-                "SUM(CASE WHEN sources > 1 THEN 1 ELSE 0 END), "
-                "SUM(CASE WHEN phones > 1 THEN 1 ELSE 0 END), "
-                "SUM(CASE WHEN enterprises > 1 THEN 1 ELSE 0 END), "
-                "SUM(CASE WHEN contact IS NOT NULL THEN 1 ELSE 0 END) "
-                "FROM driver WHERE province = :p AND status = 'active'"
-            ),
-            p,
+            select(
+                func.count(),
+                _count_when(d.member),
+                _count_when(d.id_number.is_not(None)),
+                _count_when(d.sources > 1),
+                _count_when(d.phones > 1),
+                _count_when(d.enterprises > 1),
+                _count_when(d.contact.is_not(None)),
+            ).where(active)
         ).one()
         funnel = connection.execute(
-            text(
-                "SELECT verification_stage, verification_outcome, COUNT(*) FROM driver "
-                "WHERE province = :p AND status = 'active' "
-                "GROUP BY verification_stage, verification_outcome"
-            ),
-            p,
+            select(d.verification_stage, d.verification_outcome, func.count())
+            .where(active)
+            .group_by(d.verification_stage, d.verification_outcome)
         ).all()
         branches = connection.execute(
-            text("SELECT kind, COUNT(*) FROM branch WHERE province = :p GROUP BY kind"), p
+            select(Branch.kind, func.count())
+            .where(Branch.province == province)
+            .group_by(Branch.kind)
         ).all()
         enrolled = connection.execute(
-            text(
-                "SELECT b.kind, COUNT(*) FROM driver d JOIN branch b "
-                "ON b.province = d.province AND b.code = d.branch "
-                "WHERE d.province = :p AND d.status = 'active' GROUP BY b.kind"
-            ),
-            p,
+            select(Branch.kind, func.count())
+            .select_from(d)
+            .join(Branch, and_(Branch.province == d.province, Branch.code == d.branch))
+            .where(active)
+            .group_by(Branch.kind)
         ).all()
     drivers, members, valid, merged, phones, enterprises, paired = (int(v or 0) for v in row)
     return RosterSummary(

@@ -10,17 +10,30 @@ ends the funnel as failed: a clerk must look. Every move is an event naming who 
 
 from __future__ import annotations
 
-from collections import Counter
-from collections.abc import Iterable
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 import pluggy
-from sqlalchemy import Connection, text
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    literal,
+    select,
+    update,
+)
 
 from chelun.identity.codes import code_province, driver_code, driver_number
 from chelun.plugin_manager import PluginError, decide
 from chelun.roster.models import HomeVisit, PhoneCheck, VerificationOutcome
 from chelun.storage.db import Database
+from chelun.storage.events import NewEvent, record, record_selected
+from chelun.storage.tables import Driver
 
 PHONE_BATCH = 1_000
 VISIT_BATCH = 5_000
@@ -52,46 +65,60 @@ class Verification:
         visited = self.collect_visits()
         return VerificationResult(matched, phoned, visited, self.funnel())
 
+    def _active(self) -> ColumnElement[bool]:
+        return and_(Driver.province == self.province, Driver.status == "active")
+
+    def _waiting(self, *stages: str) -> ColumnElement[bool]:
+        return and_(
+            self._active(),
+            Driver.verification_stage.in_(stages),
+            Driver.verification_outcome == "pending",
+        )
+
     def match(self) -> int:
         """Stage 1 (数据比对): confirm drivers whose valid ID appears in several sources."""
-        params = {"p": self.province, "n": MATCH_SOURCES, "actor": self.actor}
         # Any driver still pending is matched again: a second source may have named them since.
-        pending = "province = :p AND status = 'active' AND verification_outcome = 'pending'"
-        waiting = f"{pending} AND verification_stage = 'match'"
+        pending = and_(self._active(), Driver.verification_outcome == "pending")
+        matched = and_(pending, Driver.id_number.is_not(None), Driver.sources >= MATCH_SOURCES)
+        waiting = self._waiting("match")
+        key = cast(Driver.id, String(20))
         with self.database.connect() as connection:
+            record_selected(
+                connection,
+                select(
+                    Driver.province,
+                    key,
+                    "match: the same valid ID number in "
+                    + cast(Driver.sources, String(4))
+                    + " independent sources",
+                ).where(matched),
+                actor=self.actor,
+                entity="driver",
+                kind="verification.confirmed",
+            )
             confirmed = connection.execute(
-                text(
-                    "INSERT INTO event (at, province, actor, entity, entity_key, kind, reason) "
-                    "SELECT CURRENT_TIMESTAMP, province, :actor, 'driver', "
-                    "CAST(id AS VARCHAR(20)), 'verification.confirmed', "
-                    "'match: the same valid ID number in ' || CAST(sources AS VARCHAR(4)) || "
-                    f"' independent sources' FROM driver WHERE {pending} "
-                    "AND id_number IS NOT NULL AND sources >= :n"
-                ),
-                params,
+                update(Driver)
+                .where(matched)
+                .values(verification_stage="match", verification_outcome="confirmed")
             ).rowcount
-            connection.execute(
-                text(
-                    "UPDATE driver SET verification_stage = 'match', "
-                    f"verification_outcome = 'confirmed' WHERE {pending} "
-                    "AND id_number IS NOT NULL AND sources >= :n"
-                ),
-                params,
+            record_selected(
+                connection,
+                select(
+                    Driver.province,
+                    key,
+                    case(
+                        (
+                            Driver.id_number.is_(None),
+                            "match: no valid ID number; to phone check",
+                        ),
+                        else_="match: found in one source only; to phone check",
+                    ),
+                ).where(waiting),
+                actor=self.actor,
+                entity="driver",
+                kind="verification.next_stage",
             )
-            connection.execute(
-                text(
-                    "INSERT INTO event (at, province, actor, entity, entity_key, kind, reason) "
-                    "SELECT CURRENT_TIMESTAMP, province, :actor, 'driver', "
-                    "CAST(id AS VARCHAR(20)), 'verification.next_stage', "
-                    "CASE WHEN id_number IS NULL THEN 'match: no valid ID number; to phone check'"
-                    " ELSE 'match: found in one source only; to phone check' END "
-                    f"FROM driver WHERE {waiting}"
-                ),
-                params,
-            )
-            connection.execute(
-                text(f"UPDATE driver SET verification_stage = 'phone' WHERE {waiting}"), params
-            )
+            connection.execute(update(Driver).where(waiting).values(verification_stage="phone"))
         return confirmed
 
     def check_phones(self) -> int:
@@ -103,12 +130,10 @@ class Verification:
         while True:
             with self.database.connect() as connection:
                 rows = connection.execute(
-                    text(
-                        "SELECT id, phone FROM driver WHERE province = :p AND status = 'active' "
-                        "AND verification_stage = 'phone' AND verification_outcome = 'pending' "
-                        "AND id > :after ORDER BY id LIMIT :n"
-                    ),
-                    {"p": self.province, "after": after, "n": PHONE_BATCH},
+                    select(Driver.id, Driver.phone)
+                    .where(self._waiting("phone"), Driver.id > after)
+                    .order_by(Driver.id)
+                    .limit(PHONE_BATCH)
                 ).all()
             if not rows:
                 return handled
@@ -143,12 +168,10 @@ class Verification:
             with self.database.connect() as connection:
                 ids = (
                     connection.execute(
-                        text(
-                            "SELECT id FROM driver WHERE province = :p AND status = 'active' "
-                            "AND verification_stage = 'visit' AND verification_outcome = 'pending' "
-                            "AND id > :after ORDER BY id LIMIT :n"
-                        ),
-                        {"p": self.province, "after": after, "n": VISIT_BATCH},
+                        select(Driver.id)
+                        .where(self._waiting("visit"), Driver.id > after)
+                        .order_by(Driver.id)
+                        .limit(VISIT_BATCH)
                     )
                     .scalars()
                     .all()
@@ -176,23 +199,19 @@ class Verification:
             )
 
     def _to_visit_without_phone(self, connection: Connection) -> None:
-        waiting = (
-            "province = :p AND status = 'active' AND verification_stage = 'phone' "
-            "AND verification_outcome = 'pending' AND phone IS NULL"
+        waiting = and_(self._waiting("phone"), Driver.phone.is_(None))
+        record_selected(
+            connection,
+            select(
+                Driver.province,
+                cast(Driver.id, String(20)),
+                literal("phone: no mobile number to call; to home visit"),
+            ).where(waiting),
+            actor=self.actor,
+            entity="driver",
+            kind="verification.next_stage",
         )
-        params = {"p": self.province, "actor": self.actor}
-        connection.execute(
-            text(
-                "INSERT INTO event (at, province, actor, entity, entity_key, kind, reason) "
-                "SELECT CURRENT_TIMESTAMP, province, :actor, 'driver', CAST(id AS VARCHAR(20)), "
-                "'verification.next_stage', 'phone: no mobile number to call; to home visit' "
-                f"FROM driver WHERE {waiting}"
-            ),
-            params,
-        )
-        connection.execute(
-            text(f"UPDATE driver SET verification_stage = 'visit' WHERE {waiting}"), params
-        )
+        connection.execute(update(Driver).where(waiting).values(verification_stage="visit"))
 
     def _apply(
         self,
@@ -202,72 +221,66 @@ class Verification:
         stage: str,
         actor: str,
     ) -> int:
-        updates = []
-        events = []
         # A home visit settles a driver still waiting for a phone check too (a province with no
         # phone provider sends its clerks straight to visits).
-        also = "phone" if stage == "visit" else stage
+        stages = ("phone", "visit") if stage == "visit" else (stage,)
+        answers: dict[int, tuple[str, str]] = {}
         for code, outcome, detail in results:
             try:
                 if code_province(code) != self.province:
                     continue  # another province's driver: never touched from here
-                driver_id = driver_number(code)
+                answers[driver_number(code)] = (outcome, detail)
             except ValueError:
                 continue  # not a driver code: nothing to settle
-            if outcome == "confirmed":
-                change = {"stage": stage, "outcome": "confirmed"}
-                kind = "verification.confirmed"
-            elif stage == "phone":
-                change = {"stage": "visit", "outcome": "pending"}
-                kind = "verification.next_stage"
-            else:
-                change = {"stage": stage, "outcome": "failed"}
-                kind = "verification.failed"
-            updates.append(
-                {**change, "id": driver_id, "at": stage, "also": also, "p": self.province}
-            )
-            events.append(
-                {
-                    "p": self.province,
-                    "actor": actor,
-                    "key": str(driver_id),
-                    "kind": kind,
-                    "reason": f"{stage}: {outcome}" + (f" ({detail})" if detail else ""),
-                    "id": driver_id,
-                    "at": stage,
-                    "also": also,
-                }
-            )
-        if not updates:
-            return 0
         # Only drivers still waiting at this stage move: a repeated answer changes nothing.
-        connection.execute(
-            text(
-                "INSERT INTO event (at, province, actor, entity, entity_key, kind, reason) "
-                "SELECT CURRENT_TIMESTAMP, province, :actor, 'driver', :key, :kind, :reason "
-                "FROM driver WHERE id = :id AND province = :p "
-                "AND verification_stage IN (:at, :also) AND verification_outcome = 'pending'"
-            ),
-            events,
-        )
-        result = connection.execute(
-            text(
-                "UPDATE driver SET verification_stage = :stage, verification_outcome = :outcome "
-                "WHERE id = :id AND province = :p AND verification_stage IN (:at, :also) "
-                "AND verification_outcome = 'pending'"
-            ),
-            updates,
-        )
-        return result.rowcount
+        waiting = [
+            driver_id
+            for chunk in _chunks(sorted(answers), 5_000)
+            for driver_id in connection.execute(
+                select(Driver.id).where(self._waiting(*stages), Driver.id.in_(chunk))
+            ).scalars()
+        ]
+        changes: dict[tuple[str, str], list[int]] = defaultdict(list)
+        events = []
+        for driver_id in waiting:
+            outcome, detail = answers[driver_id]
+            if outcome == "confirmed":
+                change, kind = (stage, "confirmed"), "verification.confirmed"
+            elif stage == "phone":
+                change, kind = ("visit", "pending"), "verification.next_stage"
+            else:
+                change, kind = (stage, "failed"), "verification.failed"
+            changes[change].append(driver_id)
+            events.append(
+                NewEvent(
+                    province=self.province,
+                    actor=actor,
+                    entity="driver",
+                    entity_key=str(driver_id),
+                    kind=kind,
+                    reason=f"{stage}: {outcome}" + (f" ({detail})" if detail else ""),
+                )
+            )
+        record(connection, events)
+        for (new_stage, new_outcome), ids in changes.items():
+            for chunk in _chunks(ids, 5_000):
+                connection.execute(
+                    update(Driver)
+                    .where(Driver.id.in_(chunk))
+                    .values(verification_stage=new_stage, verification_outcome=new_outcome)
+                )
+        return len(waiting)
 
     def funnel(self) -> dict[tuple[str, str], int]:
         with self.database.connect() as connection:
             rows = connection.execute(
-                text(
-                    "SELECT verification_stage, verification_outcome, COUNT(*) FROM driver "
-                    "WHERE province = :p AND status = 'active' "
-                    "GROUP BY verification_stage, verification_outcome"
-                ),
-                {"p": self.province},
+                select(Driver.verification_stage, Driver.verification_outcome, func.count())
+                .where(self._active())
+                .group_by(Driver.verification_stage, Driver.verification_outcome)
             ).all()
         return dict(Counter({(stage, outcome): count for stage, outcome, count in rows}))
+
+
+def _chunks(items: Sequence[int], size: int) -> Iterator[Sequence[int]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

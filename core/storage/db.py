@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, sessionmaker
 
 from chelun.settings import Settings
@@ -63,6 +65,11 @@ class Database:
     def connect(self) -> Iterator[Connection]:
         with self.engine.begin() as connection:
             yield connection
+
+    def insert(self, table: Any) -> sqlite.Insert | postgresql.Insert:
+        """An INSERT with this database's ``ON CONFLICT`` clauses (``on_conflict_do_update``,
+        ``on_conflict_do_nothing``): SQLite and PostgreSQL share their form."""
+        return sqlite.insert(table) if self.is_sqlite else postgresql.insert(table)
 
     def current_revision(self) -> str | None:
         with self.engine.connect() as connection:

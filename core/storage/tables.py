@@ -12,8 +12,10 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
+    CheckConstraint,
     Date,
-    DateTime,
+    ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     MetaData,
@@ -21,9 +23,10 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from chelun.storage.types import UtcDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -43,11 +46,25 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _one_of(column: str, values: tuple[str, ...]) -> CheckConstraint:
+    """A CHECK that ``column`` holds one of ``values``, named after the column."""
+    listed = ", ".join(f"'{value}'" for value in values)
+    return CheckConstraint(f"{column} IN ({listed})", name=column)
+
+
+SOURCE_FILE_STATUSES = ("staging", "staged")
+DRIVER_STATUSES = ("active", "retired")
+VERIFICATION_STAGES = ("match", "phone", "visit")
+VERIFICATION_OUTCOMES = ("pending", "confirmed", "failed")
+BRANCH_KINDS = ("enterprise", "mobile", "grid")
+ALIAS_KINDS = ("phone", "plate")
+
+
 class SourceFile(Base):
     """One source of a province as last ingested: its file, profile and progress."""
 
     __tablename__ = "source_file"
-    __table_args__ = (UniqueConstraint("province", "name"),)
+    __table_args__ = (UniqueConstraint("province", "name"), _one_of("status", SOURCE_FILE_STATUSES))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     province: Mapped[str] = mapped_column(String(2))
@@ -60,7 +77,7 @@ class SourceFile(Base):
     rows: Mapped[int] = mapped_column(Integer, default=0)
     blank_rows: Mapped[int] = mapped_column(Integer, default=0)
     status: Mapped[str] = mapped_column(String(10))
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
 
 
 class SourceRecord(Base):
@@ -102,7 +119,14 @@ class Driver(Base):
     """A roster entry: one driver, merged from every source record that is theirs."""
 
     __tablename__ = "driver"
-    __table_args__ = (UniqueConstraint("province", "key"),)
+    __table_args__ = (
+        UniqueConstraint("province", "key"),
+        _one_of("status", DRIVER_STATUSES),
+        _one_of("verification_stage", VERIFICATION_STAGES),
+        _one_of("verification_outcome", VERIFICATION_OUTCOMES),
+        # A member driver's branch is one the province registered.
+        ForeignKeyConstraint(["province", "branch"], ["branch.province", "branch.code"]),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     province: Mapped[str] = mapped_column(String(2))
@@ -125,18 +149,18 @@ class Driver(Base):
     verification_stage: Mapped[str] = mapped_column(String(12), default="match")
     verification_outcome: Mapped[str] = mapped_column(String(12), default="pending")
     branch: Mapped[str | None] = mapped_column(String(100))
-    contact: Mapped[int | None] = mapped_column(Integer)
+    #: The member driver who is this driver's contact person (结对联系).
+    contact: Mapped[int | None] = mapped_column(ForeignKey("driver.id"))
     #: The link run that last found records for this driver; older means none are left.
     linked_run: Mapped[str] = mapped_column(String(12))
-    updated_at: Mapped[dt.datetime] = mapped_column(
-        DateTime(timezone=True), default=_now, server_default=func.current_timestamp()
-    )
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
 
 
 class Branch(Base):
     """A party branch member drivers are enrolled in (enterprise, mobile or grid)."""
 
     __tablename__ = "branch"
+    __table_args__ = (_one_of("kind", BRANCH_KINDS),)
 
     province: Mapped[str] = mapped_column(String(2), primary_key=True)
     code: Mapped[str] = mapped_column(String(100), primary_key=True)
@@ -155,7 +179,7 @@ class Event(Base):
     __table_args__ = (Index("ix_event_entity", "entity", "entity_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
     province: Mapped[str | None] = mapped_column(String(2))
     actor: Mapped[str] = mapped_column(String(120))
     entity: Mapped[str] = mapped_column(String(30))
@@ -163,3 +187,22 @@ class Event(Base):
     kind: Mapped[str] = mapped_column(String(40))
     reason: Mapped[str] = mapped_column(Text)
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class DriverAlias(Base):
+    """What identifies a driver who has no ID number: the name with a phone, or with a plate.
+
+    Kept for every roster entry that was ever keyed without an ID number, and never deleted: when
+    rows move, split or vanish, the driver they describe is found again through these, so that
+    its code, verification, branch and contact follow the person, not a row. When the driver
+    later gains an ID number, the same entry (and code) carries on under it.
+    """
+
+    __tablename__ = "driver_alias"
+    __table_args__ = (_one_of("kind", ALIAS_KINDS),)
+
+    province: Mapped[str] = mapped_column(String(2), primary_key=True)
+    name_key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(5), primary_key=True)
+    value: Mapped[str] = mapped_column(String(20), primary_key=True)
+    driver_id: Mapped[int] = mapped_column(ForeignKey("driver.id"))

@@ -1,0 +1,106 @@
+"""The schema: migrations match the models, constraints hold, events are uniform and UTC."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import insert, select, text
+from sqlalchemy.exc import IntegrityError
+
+from chelun.storage.db import Database
+from chelun.storage.events import NewEvent, record, record_selected
+from chelun.storage.tables import Base, Branch, Driver, Event
+
+
+def test_migrations_match_the_models(database: Database) -> None:
+    with database.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        differences = compare_metadata(context, Base.metadata)
+    assert differences == []
+
+
+def _driver(**values: object) -> dict[str, object]:
+    return {
+        "province": "62",
+        "key": "620102199001011234",
+        "records": 1,
+        "sources": 1,
+        "phones": 1,
+        "enterprises": 0,
+        "linked_run": "r1",
+        "updated_at": dt.datetime.now(dt.UTC),
+        **values,
+    }
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"verification_stage": "guess"},
+        {"verification_outcome": "maybe"},
+        {"status": "deleted"},
+        {"branch": "NO-SUCH-BRANCH"},
+        {"contact": 999_999},
+    ],
+    ids=["stage", "outcome", "status", "branch", "contact"],
+)
+def test_driver_constraints_refuse_what_the_data_cannot_hold(
+    database: Database, values: dict[str, object]
+) -> None:
+    with pytest.raises(IntegrityError), database.connect() as connection:
+        connection.execute(insert(Driver), [_driver(**values)])
+
+
+def test_driver_may_name_a_registered_branch_and_a_member_contact(database: Database) -> None:
+    with database.connect() as connection:
+        connection.execute(
+            insert(Branch),
+            [{"province": "62", "code": "MOB-6201", "name": "兰州", "kind": "mobile"}],
+        )
+        connection.execute(insert(Driver), [_driver(branch="MOB-6201")])
+        member = connection.execute(select(Driver.id)).scalar_one()
+        connection.execute(insert(Driver), [_driver(key="620102199001015678", contact=member)])
+    with pytest.raises(IntegrityError), database.connect() as connection:
+        connection.execute(
+            insert(Branch), [{"province": "62", "code": "X", "name": "x", "kind": "club"}]
+        )
+
+
+def test_events_are_utc_with_microseconds_on_every_database(database: Database) -> None:
+    before = dt.datetime.now(dt.UTC)
+    with database.connect() as connection:
+        record(
+            connection,
+            [NewEvent("62", "user:test", "driver", "1", "test.one", "because")],
+        )
+        connection.execute(insert(Driver), [_driver()])
+        record_selected(
+            connection,
+            select(Driver.province, Driver.key, Driver.status),
+            actor="flow:test",
+            entity="driver",
+            kind="test.bulk",
+        )
+    with database.session() as session:
+        events = session.scalars(select(Event).order_by(Event.id)).all()
+    assert [e.kind for e in events] == ["test.one", "test.bulk"]
+    assert events[1].reason == "active" and events[1].actor == "flow:test"
+    for event in events:
+        assert event.at.tzinfo is not None and event.at.utcoffset() == dt.timedelta(0)
+        assert before <= event.at <= dt.datetime.now(dt.UTC)
+    assert any(event.at.microsecond for event in events)
+
+
+def test_naive_times_are_refused(database: Database) -> None:
+    with pytest.raises(Exception, match="timezone-aware"), database.connect() as connection:
+        connection.execute(insert(Driver), [_driver(updated_at=dt.datetime(2026, 1, 1))])
+
+
+def test_events_cannot_be_rewritten(database: Database) -> None:
+    with database.connect() as connection:
+        record(connection, [NewEvent("62", "user:test", "driver", "1", "test.one", "because")])
+    with pytest.raises(Exception, match="append-only"), database.connect() as connection:
+        connection.execute(text("UPDATE event SET reason = 'rewritten'"))
