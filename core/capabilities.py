@@ -33,6 +33,11 @@ def spec_classes() -> list[type]:
     return [room(capability, "specs").SPEC for capability in CAPABILITIES]
 
 
+def settings_classes() -> list[type]:
+    """Every capability's settings class (``SETTINGS`` of its ``settings.py``)."""
+    return [room(capability, "settings").SETTINGS for capability in CAPABILITIES]
+
+
 def default_plugins() -> list[tuple[str, ModuleType]]:
     """Core's default implementations: (plugin name, module) per capability."""
     return [(f"chelun.{c}.defaults", room(c, "defaults")) for c in CAPABILITIES]

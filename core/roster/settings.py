@@ -21,3 +21,6 @@ class RosterSettings(ChelunSettings):
         ge=1,
         description="Rows staged per committed batch (smaller: less to redo after a kill).",
     )
+
+
+SETTINGS = RosterSettings
