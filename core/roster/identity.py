@@ -59,6 +59,7 @@ class RosterIdentity:
         self.actor = actor
         #: Entries keyed without an ID number: id -> key.
         self.no_id_entries: dict[int, str] = {}
+        self.active: set[int] = set()
         self.claimed: set[int] = set()
         self.merged: dict[int, int] = {}
         self.events: list[NewEvent] = []
@@ -70,13 +71,13 @@ class RosterIdentity:
         group with the smallest alias); an entry a group also holds aliases of, but that went to
         another entry, is merged into the one chosen.
         """
-        self.no_id_entries = dict(
-            self.connection.execute(
-                select(Driver.id, Driver.key).where(
-                    Driver.province == self.province, Driver.key.startswith(NO_ID_PREFIX)
-                )
-            ).all()
-        )
+        entries = self.connection.execute(
+            select(Driver.id, Driver.key, Driver.status).where(
+                Driver.province == self.province, Driver.key.startswith(NO_ID_PREFIX)
+            )
+        ).all()
+        self.no_id_entries = {entry: key for entry, key, _ in entries}
+        self.active = {entry for entry, _, status in entries if status == "active"}
         owners = self._owners({a for group in groups for a in group})
         ranked = []
         held: list[Counter[int]] = []
@@ -132,11 +133,13 @@ class RosterIdentity:
     def carry_over_gained_ids(self) -> None:
         """Re-key entries known only by aliases whose records now carry a valid ID number.
 
-        Runs after the records are linked and before the roster is rebuilt: an entry no group
-        claimed whose aliases (name with phone or plate) appear on records of a driver keyed by
-        an ID number that has no entry yet takes that number as its key, keeping its code.
+        Runs after the records are linked and before the roster is rebuilt: an active entry no
+        group claimed (its records have just changed) whose aliases (name with phone or plate)
+        appear on records of a driver keyed by an ID number that has no entry yet takes that
+        number as its key, keeping its code. Entries retired by earlier runs are left alone, so
+        that an unchanged roster costs no search.
         """
-        unclaimed = [e for e in self.no_id_entries if e not in self.claimed]
+        unclaimed = sorted(e for e in self.active if e not in self.claimed)
         if not unclaimed:
             return
         s, a = SourceRecord, DriverAlias
