@@ -1,18 +1,21 @@
 """Exports of a province's roster and quarantine, streamed as CSV.
 
+Every cell is written through ``chelun.outputs``: text a spreadsheet would run as a formula
+(source files are hostile input) is neutralised.
+
 Without ``reveal`` every personal value is masked: ID numbers, phones, names, plates and
 political status (party membership). Row references (``NAME:ROW``) are not personal data.
 """
 
 from __future__ import annotations
 
-import csv
 from itertools import groupby
 from typing import TextIO
 
 from sqlalchemy import and_, select
 
 from chelun.identity.codes import driver_code
+from chelun.outputs import SafeCsvWriter
 from chelun.privacy import mask_id, mask_name, mask_phone, mask_plate
 from chelun.storage.db import Database
 from chelun.storage.tables import Driver, SourceRecord
@@ -38,7 +41,7 @@ QUARANTINE_COLUMNS = ("source", "row", "reason")
 
 def export_roster(database: Database, province: str, out: TextIO, *, reveal: bool) -> int:
     """Write the province's active roster as CSV; returns the number of drivers written."""
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeCsvWriter(out)
     writer.writerow(ROSTER_COLUMNS)
     d, s = Driver, SourceRecord
     query = (
@@ -116,7 +119,7 @@ def export_roster(database: Database, province: str, out: TextIO, *, reveal: boo
 
 def export_quarantine(database: Database, province: str, out: TextIO) -> int:
     """Write the province's quarantined rows (source, row, reason); returns how many."""
-    writer = csv.writer(out, lineterminator="\n")
+    writer = SafeCsvWriter(out)
     writer.writerow(QUARANTINE_COLUMNS)
     count = 0
     with database.engine.connect() as connection:
