@@ -67,6 +67,14 @@ def collect_branches(
 
     def arguments(plugin: str) -> dict[str, object]:
         def register(branch: Branch) -> None:
+            if branch.province != province:
+                raise PluginError(
+                    plugin,
+                    "chelun_branches",
+                    f"registered branch {branch.code!r} for province {branch.province}, "
+                    f"while enrolling province {province}: a plugin registers branches only "
+                    "for the province it is called for",
+                )
             branches.setdefault(branch.code, (branch, plugin))
 
         return {"province": province, "enterprises": enterprises, "register": register}

@@ -183,7 +183,14 @@ class Verification:
             decision = decide(self.pm, "chelun_home_visits", province=self.province, drivers=codes)
             if decision is None:
                 return handled
-            handled += self.record_visits(decision.value, actor=f"plugin:{decision.plugin}")
+            visits: list[HomeVisit] = decision.value
+            asked = set(codes)
+            stray = [visit.driver for visit in visits if visit.driver not in asked]
+            if stray:
+                raise PluginError(
+                    decision.plugin, "chelun_home_visits", f"answered for {stray[0]}, not asked"
+                )
+            handled += self.record_visits(visits, actor=f"plugin:{decision.plugin}")
 
     def record_visits(self, visits: Iterable[HomeVisit], *, actor: str) -> int:
         """Record home-visit results (from a plugin or a clerk) for this province's drivers

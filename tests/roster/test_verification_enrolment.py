@@ -15,6 +15,7 @@ from sqlalchemy import select, text
 
 from chelun import hookimpl
 from chelun.plugin_manager import PluginError, PluginHost
+from chelun.roster.models import Branch as Branch_
 from chelun.roster.models import HomeVisit, Pairing
 from chelun.roster.service import RosterIntake
 from chelun.roster.staging import SourceInput
@@ -322,3 +323,51 @@ def test_a_plugin_breaking_the_pairing_rules_is_named(database: Database, tmp_pa
             text("SELECT COUNT(*) FROM driver WHERE contact IS NOT NULL")
         ).scalar_one()
     assert paired == 0  # nothing half-written
+
+
+def test_a_branch_for_another_province_is_refused_and_named(
+    database: Database, tmp_path: Path
+) -> None:
+    class Trespasser:
+        PROVINCES = ("62",)
+
+        @hookimpl
+        def chelun_branches(self, province, enterprises, register):  # type: ignore[no-untyped-def]
+            register(Branch_(code="MOB-5101", name="成都", kind="mobile", province="51"))
+
+    run = intake(database, "62", extra=[("trespasser", Trespasser())])
+    run.run(member_files(tmp_path, "620102", members=1, ordinary=1))
+    with pytest.raises(PluginError, match="trespasser.*chelun_branches.*province 51"):
+        run.enrol()
+    with database.session() as session:
+        assert session.scalars(select(Branch).where(Branch.province == "51")).all() == []
+
+
+def test_visits_for_drivers_not_asked_about_are_refused_and_named(
+    database: Database, tmp_path: Path
+) -> None:
+    class Stranger:
+        PROVINCES = ("62",)
+
+        @hookimpl
+        def chelun_home_visits(self, province, drivers):  # type: ignore[no-untyped-def]
+            return [
+                HomeVisit(
+                    driver="51-0000001",
+                    outcome="confirmed",
+                    visited_on=dt.date(2026, 11, 30),
+                    visitor="x",
+                )
+            ]
+
+    run = intake(database, "62", extra=[("stranger", Stranger())])
+    village = write_csv(
+        tmp_path / "village.csv",
+        [
+            ["序号", "姓名", "身份证号", "电话", "车牌", "是否党员", "备注"],
+            ["1", "无证", "", "", "甘A12345", "否", ""],
+        ],
+    )
+    run.run([SourceInput("village", village)])
+    with pytest.raises(PluginError, match="stranger.*chelun_home_visits.*51-0000001"):
+        run.verify()
