@@ -9,6 +9,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from chelun.storage.private import private_folder
+
 
 def configure_prefect(home: Path) -> None:
     """Point Prefect at ``home/prefect`` and switch off everything that calls out.
@@ -16,8 +18,8 @@ def configure_prefect(home: Path) -> None:
     Values the operator already set win: an operator running a Prefect server sets
     ``PREFECT_API_URL`` and keeps it.
     """
-    prefect_home = (home / "prefect").resolve()
-    prefect_home.mkdir(parents=True, exist_ok=True)
+    private_folder(home)
+    prefect_home = private_folder((home / "prefect").resolve())
     defaults = {
         "PREFECT_HOME": str(prefect_home),
         "PREFECT_SERVER_ANALYTICS_ENABLED": "false",

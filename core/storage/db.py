@@ -13,9 +13,12 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import ExceptionContext
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from chelun.settings import Settings
+from chelun.storage.private import private_file, private_folder
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
@@ -33,6 +36,26 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
     cursor.close()
 
 
+def _without_row_details(context: ExceptionContext) -> BaseException | None:
+    """PostgreSQL explains a failed row in the error's DETAIL (``Failing row contains (...)``,
+    ``Key (id_number)=(...) already exists``): personal data. Errors keep the primary message
+    only; the statement's parameters are already hidden (``hide_parameters``)."""
+    original = context.original_exception
+    diag = getattr(original, "diag", None)
+    if diag is None or not getattr(diag, "message_detail", None):
+        return None
+    original.args = (diag.message_primary or type(original).__name__,)
+    return DBAPIError.instance(
+        context.statement,
+        None,
+        original,
+        context.dialect.loaded_dbapi.Error,
+        hide_parameters=True,
+        connection_invalidated=context.is_disconnect,
+        dialect=context.dialect,
+    )
+
+
 def alembic_config(url: str) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
@@ -46,14 +69,17 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
+        # Statement parameters are rows of personal data: never in an error message.
         if self.is_sqlite:
-            path = url.split("///", 1)[-1]
+            path = url.split("///", 1)[1] if "///" in url else ""
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self.engine: Engine = create_engine(url)
+                private_folder(Path(path).parent)
+                private_file(Path(path))
+            self.engine: Engine = create_engine(url, hide_parameters=True)
             event.listen(self.engine, "connect", _sqlite_pragmas)
         else:
-            self.engine = create_engine(url, pool_pre_ping=True)
+            self.engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
+            event.listen(self.engine, "handle_error", _without_row_details)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
