@@ -11,8 +11,9 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cache, cached_property
 
@@ -28,6 +29,7 @@ from chelun.roster.staging import SourceInput, Stager, StageResult
 from chelun.roster.verification import Verification, VerificationResult
 from chelun.storage.db import Database
 from chelun.storage.events import NewEvent, record
+from chelun.storage.locks import run_lock
 from chelun.storage.tables import Branch, Driver, SourceFile, SourceRecord
 
 #: Below this many bytes of input, staging stays in one process.
@@ -148,6 +150,23 @@ class RosterIntake:
         self.province = province
         self.actor = actor
         self.settings = settings or RosterSettings()
+        self._holding_lock = False
+
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold this province's intake lock for the block (``chelun.storage.locks``): a second
+        intake, verification or enrolment of the province is refused while it runs. Every step
+        below takes it for itself when no caller holds it; a caller running several steps
+        holds it across them. Raises ``LockBusy`` naming the run that holds it."""
+        if self._holding_lock:
+            yield
+            return
+        with run_lock(self.database, f"roster intake of province {self.province}", self.actor):
+            self._holding_lock = True
+            try:
+                yield
+            finally:
+                self._holding_lock = False
 
     @cached_property
     def profiles(self) -> list[SourceProfile]:
@@ -162,14 +181,15 @@ class RosterIntake:
         progress: Callable[[int], None] | None = None,
     ) -> StageResult:
         """Stage one file in this process."""
-        result = Stager(
-            self.database,
-            self.province,
-            self.profiles,
-            progress=progress,
-            batch_rows=self.settings.batch_rows,
-        ).stage(source, force=force)
-        self._record_staged(result)
+        with self.locked():
+            result = Stager(
+                self.database,
+                self.province,
+                self.profiles,
+                progress=progress,
+                batch_rows=self.settings.batch_rows,
+            ).stage(source, force=force)
+            self._record_staged(result)
         return result
 
     def stage_all(
@@ -181,6 +201,12 @@ class RosterIntake:
         processes overlap the one with the other. Small inputs stay in this process: a worker
         process costs about a second to start.
         """
+        with self.locked():
+            return self._stage_all(sources, force=force, workers=workers)
+
+    def _stage_all(
+        self, sources: Sequence[SourceInput], *, force: bool, workers: int | None
+    ) -> list[StageResult]:
         workers = self.settings.workers if workers is None else workers
         volume = sum(source.path.stat().st_size for source in sources if source.path.is_file())
         if workers <= 1 or len(sources) <= 1 or volume < PARALLEL_MIN_BYTES:
@@ -229,24 +255,29 @@ class RosterIntake:
             )
 
     def link(self) -> LinkResult:
-        return Linker(self.database, self.province, self.actor).run()
+        """Attribute every staged row to a driver or to quarantine; rebuild the roster."""
+        with self.locked():
+            return Linker(self.database, self.province, self.actor).run()
 
     def verify(self) -> VerificationResult:
         """Move drivers through the verification funnel as far as the evidence goes."""
-        return Verification(self.database, self.pm, self.province, actor=self.actor).run()
+        with self.locked():
+            return Verification(self.database, self.pm, self.province, actor=self.actor).run()
 
     def enrol(self, *, cap: int | None = None) -> EnrolmentResult:
         """Enrol member drivers into branches and pair ordinary drivers with members, at most
         ``cap`` each (default: the ``CHELUN_PAIRING_CAP`` setting)."""
         cap = self.settings.pairing_cap if cap is None else cap
-        return Enrolment(self.database, self.pm, self.province, cap=cap).run()
+        with self.locked():
+            return Enrolment(self.database, self.pm, self.province, cap=cap).run()
 
     def run(
         self, sources: Sequence[SourceInput], *, force: bool = False, workers: int | None = None
     ) -> tuple[list[StageResult], LinkResult]:
         """Stage and link: the roster, without verification or enrolment."""
-        staged = self.stage_all(sources, force=force, workers=workers)
-        return staged, self.link()
+        with self.locked():
+            staged = self.stage_all(sources, force=force, workers=workers)
+            return staged, self.link()
 
     def accounts(self) -> list[SourceAccount]:
         return source_accounts(self.database, self.province)

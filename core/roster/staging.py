@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 
 from chelun.identity.normalise import (
     normalise_id,
@@ -68,6 +68,10 @@ COLUMNS = (
     "quarantine",
     "staged_run",
 )
+
+
+class StagingIncomplete(RuntimeError):
+    """A source's rows were not all stored under the run that read it."""
 
 
 @dataclass(frozen=True)
@@ -301,14 +305,19 @@ class Stager:
             run = uuid.uuid4().hex[:12]
             rows = self._write(source.name, run, columns, table.rows())
             blank_rows = table.blank_rows
+        of_source = (SourceRecord.province == self.province, SourceRecord.source == source.name)
         with self.database.session() as session:
-            session.execute(
-                delete(SourceRecord).where(
-                    SourceRecord.province == self.province,
-                    SourceRecord.source == source.name,
-                    SourceRecord.staged_run != run,
-                )
+            # The file is marked staged only when every row it has is stored under this run:
+            # anything else (another writer, a lost batch) leaves it to be read again.
+            stored = session.scalar(
+                select(func.count()).where(*of_source, SourceRecord.staged_run == run)
             )
+            if stored != rows:
+                raise StagingIncomplete(
+                    f"{source.name}: {rows} rows read but {stored} stored under this run; "
+                    "the source stays unfinished and is read again on the next intake"
+                )
+            session.execute(delete(SourceRecord).where(*of_source, SourceRecord.staged_run != run))
             session.execute(
                 update(SourceFile)
                 .where(SourceFile.province == self.province, SourceFile.name == source.name)
@@ -338,7 +347,7 @@ class Stager:
         return count
 
     def _flush(self, sql: str, batch: list[tuple[Any, ...]]) -> int:
-        with self.database.engine.begin() as connection:
+        with self.database.connect() as connection:
             connection.exec_driver_sql(sql, batch)
         if self.progress is not None:
             self.progress(len(batch))

@@ -23,17 +23,34 @@ from chelun.storage.private import private_file, private_folder
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
+#: How long a writer waits for another's write transaction on SQLite (one writer at a time)
+#: before it fails: longer than the longest transaction chelun holds (linking a province of the
+#: pilot, under a minute here), so that intakes of two provinces at once both go through.
+SQLITE_BUSY_TIMEOUT_MS = 600_000
+WRITE = "chelun_write"
+
+
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # SQLAlchemy begins transactions itself (``_sqlite_begin``), not the sqlite3 module.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets readers (reports, exports) run while an intake writes; NORMAL sync is safe in
     # WAL mode (a crash loses at most the last transactions, never corrupts).
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA cache_size=-262144")
     cursor.execute("PRAGMA temp_store=MEMORY")
     cursor.close()
+
+
+def _sqlite_begin(connection: Connection) -> None:
+    """Writers take SQLite's write lock when they begin (``BEGIN IMMEDIATE``), so that they wait
+    for one another (``busy_timeout``) instead of failing with "database is locked" when a
+    transaction that started by reading tries to write after another writer committed."""
+    write = connection.get_execution_options().get(WRITE, False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 def _without_row_details(context: ExceptionContext) -> BaseException | None:
@@ -77,19 +94,25 @@ class Database:
                 private_file(Path(path))
             self.engine: Engine = create_engine(url, hide_parameters=True)
             event.listen(self.engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine, "begin", _sqlite_begin)
         else:
             self.engine = create_engine(url, pool_pre_ping=True, hide_parameters=True)
             event.listen(self.engine, "handle_error", _without_row_details)
-        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: The same pool, for transactions that write (``connect``, ``session``).
+        self.writer = self.engine.execution_options(**{WRITE: True})
+        self.sessions = sessionmaker(self.writer, expire_on_commit=False)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
+        """An ORM session in a transaction that writes, committed at the end."""
         with self.sessions.begin() as session:
             yield session
 
     @contextmanager
     def connect(self) -> Iterator[Connection]:
-        with self.engine.begin() as connection:
+        """A connection in a transaction that writes, committed at the end. Read-only work
+        (exports, reports) uses ``engine.connect()`` and never waits for writers."""
+        with self.writer.begin() as connection:
             yield connection
 
     def insert(self, table: Any) -> sqlite.Insert | postgresql.Insert:
@@ -107,7 +130,7 @@ class Database:
     def upgrade(self) -> None:
         """Apply every pending migration."""
         config = alembic_config(self.url)
-        with self.engine.begin() as connection:
+        with self.writer.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")
 

@@ -206,3 +206,16 @@ class DriverAlias(Base):
     kind: Mapped[str] = mapped_column(String(5), primary_key=True)
     value: Mapped[str] = mapped_column(String(20), primary_key=True)
     driver_id: Mapped[int] = mapped_column(ForeignKey("driver.id"))
+
+
+class RunLock(Base):
+    """Who holds a run lock (``chelun.storage.locks``): one run of a kind per province."""
+
+    __tablename__ = "run_lock"
+
+    name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(120))
+    pid: Mapped[int] = mapped_column(Integer)
+    host: Mapped[str] = mapped_column(String(255))
+    process_start: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
