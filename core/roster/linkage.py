@@ -57,6 +57,7 @@ from chelun.roster.quarantine import (
     INVALID_ID_UNLINKED,
     NAME_ONLY,
     NO_IDENTITY,
+    OVERLONG,
     UNREADABLE,
     reason_text,
 )
@@ -66,7 +67,9 @@ from chelun.storage.events import NewEvent
 from chelun.storage.tables import Driver, SourceRecord
 from chelun.storage.types import UtcDateTime
 
-STAGING_QUARANTINE = tuple(f"q:{code}" for code in (UNREADABLE, NO_IDENTITY, NAME_ONLY))
+STAGING_QUARANTINE = tuple(
+    f"q:{code}" for code in (UNREADABLE, NO_IDENTITY, NAME_ONLY, OVERLONG)
+)
 WEIGHTS = {"id": 3, "phone": 2, "plate": 2, "birth": 1}
 THRESHOLD = 2
 

@@ -11,6 +11,7 @@ NO_IDENTITY = "no_identity"
 NAME_ONLY = "name_only"
 INVALID_ID_UNLINKED = "invalid_id_unlinked"
 AMBIGUOUS = "ambiguous"
+OVERLONG = "overlong"
 
 _TEXT = {
     UNREADABLE: "the row could not be read ({detail}); re-export the file and ingest it again",
@@ -25,6 +26,10 @@ _TEXT = {
     INVALID_ID_UNLINKED: (
         "the ID number is invalid ({detail}) and no record of the same name shares its "
         "phone or plate; correct the ID number"
+    ),
+    OVERLONG: (
+        "the {detail}: no real value is that long, so the cell holds something else "
+        "(a run of other rows, a pasted text); correct the cell"
     ),
     AMBIGUOUS: (
         "the ID number is missing or invalid and the name, phone and plate fit {detail} "

@@ -30,7 +30,13 @@ from chelun.identity.normalise import (
 )
 from chelun.roster.models import SourceProfile
 from chelun.roster.profiles import load_mapping
-from chelun.roster.quarantine import NAME_ONLY, NO_IDENTITY, UNREADABLE, reason_text
+from chelun.roster.quarantine import (
+    NAME_ONLY,
+    NO_IDENTITY,
+    OVERLONG,
+    UNREADABLE,
+    reason_text,
+)
 from chelun.sources.profiles import ColumnMap, detect
 from chelun.sources.readers import open_table
 from chelun.storage.db import Database
@@ -102,6 +108,39 @@ def file_digest(path: Path) -> str:
     return digest.hexdigest()
 
 
+#: The longest values the roster stores (the columns' sizes); a longer cell holds something
+#: else than a name or an enterprise, and its row is quarantined as ``overlong``.
+NAME_MAX = SourceRecord.__table__.c.name.type.length
+ENTERPRISE_MAX = SourceRecord.__table__.c.enterprise.type.length
+CLEANED_ID_MAX = SourceRecord.__table__.c.id_cleaned.type.length
+
+
+def _too_long(name: str | None, enterprise: str | None) -> str:
+    """What is too long in a row, said without the value; empty when nothing is."""
+    if name is not None and len(name) > NAME_MAX:
+        return f"name is {len(name):,} characters long (at most {NAME_MAX})"
+    if enterprise is not None and len(enterprise) > ENTERPRISE_MAX:
+        return f"enterprise is {len(enterprise):,} characters long (at most {ENTERPRISE_MAX})"
+    return ""
+
+
+def _quarantined(
+    province: str, source: str, number: int, rank: int, run: str, code: str, detail: str
+) -> tuple[Any, ...]:
+    """A ``source_record`` tuple for a row quarantined at staging with nothing of it kept."""
+    return (
+        province,
+        source,
+        number,
+        rank,
+        *(None, None, None, "missing"),
+        *(None,) * 9,
+        f"q:{code}",
+        reason_text(code, detail),
+        run,
+    )
+
+
 def record_rows(
     province: str, source: str, run: str, columns: ColumnMap, rows: Iterator[Any]
 ) -> Iterator[tuple[Any, ...]]:
@@ -143,28 +182,7 @@ def record_rows(
     )
     for number, cells, problem in rows:
         if cells is None:
-            yield (
-                province,
-                source,
-                number,
-                rank,
-                None,
-                None,
-                None,
-                "missing",
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                None,
-                f"q:{UNREADABLE}",
-                reason_text(UNREADABLE, problem or ""),
-                run,
-            )
+            yield _quarantined(province, source, number, rank, run, UNREADABLE, problem or "")
             continue
         overflow = len(cells) - width
         if overflow < 0:
@@ -172,6 +190,11 @@ def record_rows(
         else:
             cells = [*cells, ""]
         name, name_key = name_of(cells[i_name])
+        enterprise = cells[i_enterprise] or None
+        too_long = _too_long(name, enterprise)
+        if too_long:
+            yield _quarantined(province, source, number, rank, run, OVERLONG, too_long)
+            continue
         ident = id_of(cells[i_id])
         phone = phone_of(cells[i_phone])[0]
         plate = plate_of(cells[i_plate])[0]
@@ -188,7 +211,9 @@ def record_rows(
         if ident.value is not None:
             driver_key, link, quarantine, cleaned = ident.value, "id", None, None
         else:
-            driver_key, cleaned = None, ident.cleaned or None
+            # A damaged ID longer than any real one is junk: nothing to compare it with.
+            cleaned = ident.cleaned if 0 < len(ident.cleaned) <= CLEANED_ID_MAX else None
+            driver_key = None
             if name_key is None:
                 link = f"q:{NO_IDENTITY}"
                 quarantine = reason_text(NO_IDENTITY, ident.status)
@@ -209,7 +234,7 @@ def record_rows(
             ident.birth.isoformat() if ident.birth else None,
             phone,
             plate,
-            cells[i_enterprise] or None,
+            enterprise,
             uscc,
             member,
             dumps(attributes).decode() if attributes else None,
