@@ -4,7 +4,9 @@ Every cell is written through ``chelun.outputs``: text a spreadsheet would run a
 (source files are hostile input) is neutralised.
 
 Without ``reveal`` every personal value is masked: ID numbers, phones, names, plates and
-political status (party membership). Row references (``NAME:ROW``) are not personal data.
+political status (party membership). Membership shows through more than its own column: only
+members have a branch, only ordinary drivers a contact, and a row of the party member database
+marks a member; so the masked export leaves ``branch``, ``contact`` and ``sources`` empty too.
 """
 
 from __future__ import annotations
@@ -107,9 +109,9 @@ def export_roster(database: Database, province: str, out: TextIO, *, reveal: boo
                     county or "",
                     stage,
                     outcome,
-                    branch or "",
-                    driver_code(province, contact) if contact else "",
-                    ";".join(f"{r[14]}:{r[15]}" for r in records),
+                    (branch or "") if reveal else "",
+                    (driver_code(province, contact) if contact else "") if reveal else "",
+                    ";".join(f"{r[14]}:{r[15]}" for r in records) if reveal else "",
                     conflicts,
                 )
             )
