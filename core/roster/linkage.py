@@ -64,7 +64,7 @@ from chelun.roster.quarantine import (
 from chelun.storage import events
 from chelun.storage.db import Database
 from chelun.storage.events import NewEvent
-from chelun.storage.tables import Driver, SourceRecord
+from chelun.storage.tables import Driver, DriverAlias, SourceRecord
 from chelun.storage.types import UtcDateTime
 
 STAGING_QUARANTINE = tuple(
@@ -216,6 +216,8 @@ class Linker:
 
     def run(self) -> LinkResult:
         with self.database.connect() as connection:
+            # Staging has just loaded the records: the joins below need fresh statistics.
+            self.database.analyze(connection, SourceRecord)
             pending = self._pending(connection)
             candidates = self._candidates(connection, pending)
             updates, groups, stats = self._decide(pending, candidates)
@@ -228,6 +230,7 @@ class Linker:
             identity.carry_over_gained_ids()
             created, retired = self._rebuild_roster(connection)
             identity.remember(aliases, keys)
+            self.database.analyze(connection, Driver, DriverAlias)
         return LinkResult(stats["evidence"], stats["no_id"], stats["quarantined"], created, retired)
 
     def _pending(self, connection: Connection) -> list[Pending]:

@@ -120,6 +120,18 @@ class Database:
         ``on_conflict_do_nothing``): SQLite and PostgreSQL share their form."""
         return sqlite.insert(table) if self.is_sqlite else postgresql.insert(table)
 
+    def analyze(self, connection: Connection, *tables: type[Any]) -> None:
+        """Refresh PostgreSQL's statistics of ``tables`` after a bulk load.
+
+        Without them the planner takes a freshly loaded table of millions of rows for an empty
+        one and joins it by nested loops (an export that takes 20 minutes instead of seconds).
+        SQLite plans well without statistics: nothing is done there.
+        """
+        if self.is_sqlite:
+            return
+        for table in tables:
+            connection.exec_driver_sql(f"ANALYZE {table.__tablename__}")
+
     def current_revision(self) -> str | None:
         with self.engine.connect() as connection:
             return MigrationContext.configure(connection).get_current_revision()
