@@ -3,6 +3,8 @@
     python bench/intake_bench.py --drivers 1930000 [--workdir bench/out] [--keep-data]
     python bench/intake_bench.py --drivers 100000                 # a quick run
     python bench/intake_bench.py --drivers 200000 --only intake --profile bench/out/intake.prof
+    python bench/intake_bench.py --drivers 200000 \
+        --database postgresql+psycopg://postgres@127.0.0.1:5432/test   # on PostgreSQL
 
 A benchmark, not a test: it measures and always exits 0 (bar a crash), saying clearly when a
 target is missed. Everything runs on the local machine; nothing is sent anywhere.
@@ -140,9 +142,9 @@ def _machine() -> dict[str, Any]:
 
 
 def _generator_digest() -> str:
-    from chelun.demo import synthetic
+    from chelun.demo import roster as generator
 
-    return hashlib.sha256(Path(synthetic.__file__).read_bytes()).hexdigest()[:16]
+    return hashlib.sha256(Path(generator.__file__).read_bytes()).hexdigest()[:16]
 
 
 def _generate_one(folder: str, code: str, count: int, seed: int) -> dict[str, Any]:
@@ -193,7 +195,7 @@ def prepare_input(data_dir: Path, drivers: int, seed: int, jobs: int, force: boo
     if manifest is not None:
         if manifest.get("generator") != digest:
             print(
-                "  note: core/demo/synthetic.py changed since this input was generated "
+                "  note: core/demo/roster.py changed since this input was generated "
                 "(--regenerate to redo it)"
             )
         manifest["reused"] = True
@@ -242,12 +244,51 @@ def _db_bytes(path: Path) -> int:
     )
 
 
+def _fresh_database(spec: dict[str, Any], kind: str) -> tuple[str, Any, Any]:
+    """A fresh database for one child: a SQLite file, or with ``--database`` a new schema in
+    that PostgreSQL database. Returns (url, size in bytes (callable), drop (callable))."""
+    server = spec.get("server")
+    if not server:
+        path = Path(spec["database"])
+        url = _fresh_sqlite(path)
+        return url, lambda: _db_bytes(path), lambda: None
+    from sqlalchemy import create_engine, text
+
+    schema = f"chelun_bench_{kind}"
+    admin = create_engine(server)
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    joiner = "&" if "?" in server else "?"
+    url = f"{server}{joiner}options=-csearch_path%3D{schema}"
+
+    def size() -> int:
+        with admin.connect() as connection:
+            return int(
+                connection.execute(
+                    text(
+                        "SELECT COALESCE(SUM(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+                        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE n.nspname = :s AND c.relkind = 'r'"
+                    ),
+                    {"s": schema},
+                ).scalar_one()
+            )
+
+    def drop() -> None:
+        if not spec.get("keep_data"):
+            with admin.begin() as connection:
+                connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        admin.dispose()
+
+    return url, size, drop
+
+
 def child_floor(spec: dict[str, Any]) -> dict[str, Any]:
     from chelun.sources.readers import open_table
     from chelun.storage.db import Database
 
-    database_path = Path(spec["database"])
-    url = _fresh_sqlite(database_path)
+    url, database_bytes, drop = _fresh_database(spec, "floor")
     setup = time.perf_counter()
     engine = Database(url).engine
     columns = [f"c{i}" for i in range(1, FLOOR_COLUMNS + 1)]
@@ -258,7 +299,8 @@ def child_floor(spec: dict[str, Any]) -> dict[str, Any]:
             + ", ".join(f"{c} TEXT" for c in columns)
             + ", PRIMARY KEY (province, source, row_no))"
         )
-    sql = f"INSERT INTO raw_row VALUES ({', '.join('?' for _ in range(3 + FLOOR_COLUMNS))})"
+    mark = "?" if url.startswith("sqlite") else "%s"
+    sql = f"INSERT INTO raw_row VALUES ({', '.join(mark for _ in range(3 + FLOOR_COLUMNS))})"
     pad = (None,) * FLOOR_COLUMNS
 
     def flush(batch: list[tuple]) -> None:
@@ -300,13 +342,15 @@ def child_floor(spec: dict[str, Any]) -> dict[str, Any]:
     seconds = time.perf_counter() - started
     cpu_seconds = time.process_time() - cpu_started
     engine.dispose()
+    size = database_bytes()
+    drop()
     return {
         "rows": total,
         "seconds": seconds,
         "cpu_seconds": cpu_seconds,
         "setup_seconds": started - setup,
         "files": files,
-        "database_bytes": _db_bytes(database_path),
+        "database_bytes": size,
     }
 
 
@@ -334,21 +378,32 @@ def _cpu_with_children() -> float:
     return own.ru_utime + own.ru_stime + reaped.ru_utime + reaped.ru_stime + _live_children_cpu()
 
 
+class _CountingSink:
+    """A text stream that counts what is written and keeps nothing."""
+
+    def __init__(self) -> None:
+        self.chars = 0
+
+    def write(self, text: str) -> int:
+        self.chars += len(text)
+        return len(text)
+
+
 def child_intake(spec: dict[str, Any]) -> dict[str, Any]:
     from chelun.plugin_manager import PluginHost
+    from chelun.roster.export import export_roster
     from chelun.roster.service import RosterIntake, roster_summary
     from chelun.roster.staging import SourceInput
     from chelun.settings import Settings
     from chelun.storage.db import Database
 
-    database_path = Path(spec["database"])
-    url = _fresh_sqlite(database_path)
+    url, database_bytes, drop = _fresh_database(spec, "intake")
     setup = time.perf_counter()
     settings = Settings(
         home=Path(spec["home"]), database_url=url, load_plugins=None, block_plugins=""
     )
     database = Database(url)
-    database.ensure_schema()
+    database.upgrade()
     host = PluginHost(settings, entry_points=False)
     setup_seconds = time.perf_counter() - setup
 
@@ -408,7 +463,16 @@ def child_intake(spec: dict[str, Any]) -> dict[str, Any]:
         entry["quarantined"] = sum(a.quarantined for a in summary.accounts)
         entry["balanced"] = all(a.balanced for a in summary.accounts)
     summary_seconds = time.perf_counter() - s0
+    # Also outside the comparison: the unmasked export of each province, timed.
+    for entry in provinces:
+        sink = _CountingSink()
+        e0 = time.perf_counter()
+        export_roster(database, entry["province"], sink, reveal=True)
+        entry["export_seconds"] = round(time.perf_counter() - e0, 3)
+        entry["export_bytes"] = sink.chars
     database.dispose()
+    size = database_bytes()
+    drop()
     return {
         "rows": sum(p["rows"] for p in provinces),
         "seconds": seconds,
@@ -420,7 +484,8 @@ def child_intake(spec: dict[str, Any]) -> dict[str, Any]:
         "drivers": sum(p["drivers"] for p in provinces),
         "quarantined": sum(p["quarantined"] for p in provinces),
         "provinces": provinces,
-        "database_bytes": _db_bytes(database_path),
+        "export_seconds": sum(p["export_seconds"] for p in provinces),
+        "database_bytes": size,
         "profiled": bool(profiler),
     }
 
@@ -574,6 +639,7 @@ def report(result: dict[str, Any]) -> None:
                     f"{_rate(p['rows'], p['stage_seconds']):,.0f}",
                     f"{p['drivers']:,}",
                     f"{p['quarantined']:,}",
+                    f"{p['export_seconds']:.1f}",
                 ]
             )
         prows.append(
@@ -588,6 +654,7 @@ def report(result: dict[str, Any]) -> None:
                 f"{_rate(intake['rows'], intake['stage_seconds']):,.0f}",
                 f"{intake['drivers']:,}",
                 f"{intake['quarantined']:,}",
+                f"{intake['export_seconds']:.1f}",
             ]
         )
         _print_table(
@@ -602,9 +669,11 @@ def report(result: dict[str, Any]) -> None:
                 "stage rows/s",
                 "roster",
                 "quarantined",
+                "export s",
             ],
             prows,
         )
+        print("  export s: `roster export --reveal` of the province after intake (not compared)")
         if intake.get("profiled"):
             print("  (profiled run: intake times are inflated by cProfile)")
     print()
@@ -661,6 +730,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--regenerate", action="store_true", help="ignore the input manifest")
     parser.add_argument(
+        "--database",
+        help="a PostgreSQL URL: floor and intake each run in a fresh schema of that database "
+        "(dropped after unless --keep-data) instead of SQLite files",
+    )
+    parser.add_argument(
         "--jobs",
         type=int,
         default=os.cpu_count() or 1,
@@ -686,6 +760,7 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = workdir / "data"
     result: dict[str, Any] = {
         "drivers": args.drivers,
+        "database": "postgresql" if args.database else "sqlite",
         "seed": args.seed,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": _machine(),
@@ -709,7 +784,15 @@ def main(argv: list[str] | None = None) -> int:
         database = workdir / "floor.db"
         databases.append(database)
         result["floor"] = run_child(
-            "floor", {"provinces": provinces, "database": str(database)}, workdir, args.timeout
+            "floor",
+            {
+                "provinces": provinces,
+                "database": str(database),
+                "server": args.database,
+                "keep_data": args.keep_data,
+            },
+            workdir,
+            args.timeout,
         )
         f = result["floor"]
         print(
@@ -726,6 +809,8 @@ def main(argv: list[str] | None = None) -> int:
         spec = {
             "provinces": provinces,
             "database": str(database),
+            "server": args.database,
+            "keep_data": args.keep_data,
             "home": str(workdir / "intake-home"),
             "profile": str(args.profile.resolve()) if args.profile else None,
             "workers": args.workers,
