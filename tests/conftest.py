@@ -18,6 +18,8 @@ os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
 os.environ["DO_NOT_TRACK"] = "1"
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "180")
 os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+# Tests run some tasks outside a flow: their logs have no flow run to go to, and that is fine.
+os.environ.setdefault("PREFECT_LOGGING_TO_API_WHEN_MISSING_FLOW", "ignore")
 os.environ.pop("CHELUN_DATABASE_URL", None)
 os.environ.pop("CHELUN_LOAD_PLUGINS", None)
 os.environ.pop("CHELUN_BLOCK_PLUGINS", None)

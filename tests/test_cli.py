@@ -38,6 +38,8 @@ def test_intake_then_export_and_quarantine_follow_the_contract(
     done = run_chelun("intake", "--province", "guizhou", *args, home=_chelun_home)
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
+    for source in pilot:
+        assert f"{source.name}: {source.name} profile, " in done.stderr
 
     exported = run_chelun(
         "roster", "export", "--province", "52", "--format", "csv", "--reveal", home=_chelun_home
@@ -62,8 +64,41 @@ def test_intake_then_export_and_quarantine_follow_the_contract(
     assert listing and set(listing[0]) == {"source", "row", "reason"}
 
     masked = run_chelun("roster", "export", "--province", "52", home=_chelun_home)
-    revealed_ids = {row["id_number"] for row in rows if row["id_number"]}
-    assert not any(identifier in masked.stdout for identifier in revealed_ids)
+    assert masked.returncode == 0, masked.stderr
+    masked_rows = list(csv.DictReader(io.StringIO(masked.stdout)))
+    assert len(masked_rows) == len(rows)
+    assert not leaks(masked.stdout, rows)
+    # The check itself finds every kind of personal value in an export that reveals them.
+    assert set(leaks(exported.stdout, rows)) == {"id_number", "phone", "name"}
+
+
+#: A masked-export column that is not personal data and may by chance hold a name: an
+#: enterprise's registered name (金华物流有限公司 holds the name 金华).
+NOT_PERSONAL = ("enterprise",)
+
+
+def leaks(export: str, revealed: list[dict[str, str]]) -> dict[str, list[str]]:
+    """The revealed ID numbers, phones and names (2+ characters) found in an export's text
+    (names outside the enterprise column)."""
+    found: dict[str, list[str]] = {}
+    for column in ("id_number", "phone"):
+        values = {row[column] for row in revealed if row[column]}
+        assert values, f"no revealed {column} to look for"
+        hits = sorted(value for value in values if value in export)
+        if hits:
+            found[column] = hits
+    names = {row["name"] for row in revealed if len(row["name"]) >= 2}
+    assert names, "no revealed name to look for"
+    cells = [
+        value
+        for row in csv.DictReader(io.StringIO(export))
+        for column, value in row.items()
+        if column not in NOT_PERSONAL and value
+    ]
+    hits = sorted(name for name in names if any(name in cell for cell in cells))
+    if hits:
+        found["name"] = hits
+    return found
 
 
 def test_unknown_province_is_a_clear_usage_error(tmp_path: Path) -> None:

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -21,6 +22,11 @@ from chelun.commands import (
 from chelun.plugin_manager import PluginError, PluginHost
 from chelun.sources.profiles import ProfileError
 from chelun.sources.readers import SourceReadError
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from chelun.roster.staging import SourceInput, StageResult
 
 roster_app = typer.Typer(help="Look at and export a province's roster.", no_args_is_help=True)
 
@@ -54,8 +60,10 @@ def intake(
     """
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from chelun.roster.service import PARALLEL_MIN_BYTES, RosterIntake
+    from chelun.roster.pipeline import run_intake
+    from chelun.roster.service import RosterIntake
     from chelun.roster.staging import SourceInput
+    from chelun.storage.locks import LockBusy
 
     code = province_code(province)
     files = name_path_pairs(sources, "source")
@@ -72,7 +80,6 @@ def intake(
         pm = PluginHost(current).manager(code)
         intake = RosterIntake(database, pm, code, actor="user:cli")
         inputs = [SourceInput(name, path, maps.get(name)) for name, path in files.items()]
-        volume = sum(path.stat().st_size for path in files.values())
         with Progress(
             TextColumn("{task.description}"),
             BarColumn(),
@@ -80,36 +87,43 @@ def intake(
             TimeElapsedColumn(),
             console=err,
             transient=True,
-        ) as progress:
-            if intake.settings.workers > 1 and volume >= PARALLEL_MIN_BYTES:
-                processes = intake.settings.workers
-                progress.add_task(
-                    f"reading {len(inputs)} files in {processes} processes", total=None
-                )
-                results = intake.stage_all(inputs, force=force)
-            else:
-                results = []
-                for source in inputs:
-                    task = progress.add_task(f"reading {source.name}", total=None)
-                    results.append(
-                        intake.stage(
-                            source,
-                            force=force,
-                            progress=lambda n, task=task: progress.advance(task, n),
-                        )
-                    )
-            for result in results:
-                note = "unchanged, skipped" if result.skipped else f"{result.rows:,} rows"
-                err.print(f"{result.source}: {result.profile} profile, {note}", highlight=False)
-            progress.add_task("linking, verifying, enrolling", total=None)
-            intake.link()
-            intake.verify()
-            intake.enrol()
-    except (SourceReadError, ProfileError, PluginError) as exc:
+        ) as bars:
+            outcome = run_intake(intake, inputs, force=force, progress=_CliProgress(bars))
+    except (SourceReadError, ProfileError, PluginError, LockBusy) as exc:
         raise fail(str(exc)) from None
     from chelun.roster.report import print_intake_summary
 
-    print_intake_summary(out, [intake.summary()])
+    print_intake_summary(out, [outcome.summary])
+
+
+class _CliProgress:
+    """The intake's progress on stderr: a bar per file read here, or one line for files read
+    in worker processes; then the staged files and the step under way."""
+
+    STEPS = {"link": "linking", "verify": "verifying", "enrol": "enrolling"}
+
+    def __init__(self, bars: Progress) -> None:
+        self.bars = bars
+        self.step_task: TaskID | None = None
+
+    def staging_file(self, source: SourceInput) -> Callable[[int], None]:
+        task = self.bars.add_task(f"reading {source.name}", total=None)
+        return lambda rows: self.bars.advance(task, rows)
+
+    def staging_in_processes(self, files: int, processes: int) -> None:
+        self.bars.add_task(f"reading {files} files in {processes} processes", total=None)
+
+    def staged(self, results: Sequence[StageResult]) -> None:
+        for result in results:
+            note = "unchanged, skipped" if result.skipped else f"{result.rows:,} rows"
+            err.print(f"{result.source}: {result.profile} profile, {note}", highlight=False)
+
+    def step(self, name: str) -> None:
+        description = self.STEPS.get(name, name)
+        if self.step_task is None:
+            self.step_task = self.bars.add_task(description, total=None)
+        else:
+            self.bars.update(self.step_task, description=description)
 
 
 @roster_app.command("export")
@@ -155,19 +169,18 @@ def roster_quarantine(
 
 def _roster_step(province: str, step: str) -> None:
     """Run one later step of intake (verify or enrol) for a province, then show the figures."""
+    from chelun.roster.pipeline import STEP_FUNCTIONS
     from chelun.roster.report import print_intake_summary
     from chelun.roster.service import RosterIntake, roster_summary
+    from chelun.storage.locks import LockBusy
 
     code = province_code(province)
     current = load_settings()
     database = open_db(current)
-    intake = RosterIntake(database, PluginHost(current).manager(code), code, actor="user:cli")
     try:
-        if step == "verify":
-            intake.verify()
-        else:
-            intake.enrol()
-    except PluginError as exc:
+        intake = RosterIntake(database, PluginHost(current).manager(code), code, actor="user:cli")
+        STEP_FUNCTIONS[step](intake)
+    except (PluginError, LockBusy) as exc:
         raise fail(str(exc)) from None
     print_intake_summary(out, [roster_summary(database, code)])
 

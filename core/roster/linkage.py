@@ -67,9 +67,7 @@ from chelun.storage.events import NewEvent
 from chelun.storage.tables import Driver, DriverAlias, SourceRecord
 from chelun.storage.types import UtcDateTime
 
-STAGING_QUARANTINE = tuple(
-    f"q:{code}" for code in (UNREADABLE, NO_IDENTITY, NAME_ONLY, OVERLONG)
-)
+STAGING_QUARANTINE = tuple(f"q:{code}" for code in (UNREADABLE, NO_IDENTITY, NAME_ONLY, OVERLONG))
 WEIGHTS = {"id": 3, "phone": 2, "plate": 2, "birth": 1}
 THRESHOLD = 2
 

@@ -63,9 +63,10 @@ class PhoneCheckClient:
                 return [VerificationOutcome.model_validate(item) for item in results]
             except (ValueError, KeyError, TypeError) as exc:
                 raise PhoneApiError(f"{self.url} answered with an unexpected body") from exc
+        # The last failure is the cause: a network error behind it marks the refusal transient.
         raise PhoneApiError(
             f"{self.url} unreachable after {self.attempts} attempts: {type(last).__name__}"
-        )
+        ) from last
 
     def close(self) -> None:
         self.client.close()

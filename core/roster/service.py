@@ -204,12 +204,20 @@ class RosterIntake:
         with self.locked():
             return self._stage_all(sources, force=force, workers=workers)
 
+    def stages_in_processes(
+        self, sources: Sequence[SourceInput], workers: int | None = None
+    ) -> bool:
+        """True when ``stage_all`` stages ``sources`` in worker processes: several files, more
+        than one worker (default ``CHELUN_WORKERS``), at least ``PARALLEL_MIN_BYTES`` in all."""
+        workers = self.settings.workers if workers is None else workers
+        volume = sum(source.path.stat().st_size for source in sources if source.path.is_file())
+        return workers > 1 and len(sources) > 1 and volume >= PARALLEL_MIN_BYTES
+
     def _stage_all(
         self, sources: Sequence[SourceInput], *, force: bool, workers: int | None
     ) -> list[StageResult]:
         workers = self.settings.workers if workers is None else workers
-        volume = sum(source.path.stat().st_size for source in sources if source.path.is_file())
-        if workers <= 1 or len(sources) <= 1 or volume < PARALLEL_MIN_BYTES:
+        if not self.stages_in_processes(sources, workers):
             return [self.stage(source, force=force) for source in sources]
         # Biggest first, so that the last file to finish is a small one.
         order = sorted(range(len(sources)), key=lambda i: -sources[i].path.stat().st_size)
