@@ -32,13 +32,21 @@ app.add_typer(db_app, name="db")
 def plugins_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
-    """List each plugin: its version, the provinces it serves and the hooks it implements."""
+    """List each plugin: its version, the provinces it serves and the hooks it implements, and
+    each plugin left out (failed) with the reason."""
     from rich.table import Table
+    from rich.text import Text
+
+    from chelun.plugin_manager import PluginFailure
+
+    def warn(failure: PluginFailure) -> None:
+        err.print(Text.assemble(("warning: ", "bold yellow"), str(failure)), soft_wrap=True)
 
     try:
-        infos = PluginHost(Settings()).describe()
+        host = PluginHost(Settings(), report=warn)
     except PluginError as exc:
         raise fail(str(exc)) from None
+    infos = host.describe()
     if as_json:
         payload = [
             {
@@ -47,8 +55,21 @@ def plugins_list(
                 "origin": info.origin,
                 "provinces": list(info.provinces),
                 "hooks": list(info.hooks),
+                "status": "loaded",
+                "error": None,
             }
             for info in infos
+        ] + [
+            {
+                "name": failure.name,
+                "version": "",
+                "origin": failure.origin,
+                "provinces": [],
+                "hooks": [],
+                "status": "failed",
+                "error": failure.reason,
+            }
+            for failure in host.failures
         ]
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
@@ -65,6 +86,13 @@ def plugins_list(
             info.origin,
         )
     out.print(table)
+    if host.failures:
+        failed = Table(title="plugins that failed to load (left out)", title_style="bold red")
+        for column in ("plugin", "origin", "reason"):
+            failed.add_column(column, no_wrap=column == "plugin")
+        for failure in host.failures:
+            failed.add_row(failure.name, failure.origin, failure.reason)
+        out.print(failed)
 
 
 @db_app.command("upgrade")
