@@ -93,6 +93,12 @@ def run_lock(database: Database, name: str, holder: str) -> Iterator[None]:
         started_at=dt.datetime.now(dt.UTC),
     )
     if database.is_sqlite:
+        # A look without the write lock first: a running intake holds it most of the time,
+        # and a second run must be refused at once, not after waiting for it.
+        with database.engine.connect() as connection:
+            current = _holder(connection, name)
+        if current is not None and _alive(current):
+            raise _busy(name, current)
         with database.connect() as connection:  # BEGIN IMMEDIATE: one taker at a time
             current = _holder(connection, name)
             if current is not None and _alive(current):
