@@ -9,19 +9,14 @@ from typing import Annotated
 import typer
 
 from chelun.capabilities import CAPABILITIES, room
-from chelun.commands import err, fail, load_settings, out
-from chelun.plugin_manager import PluginError, PluginHost
-from chelun.settings import Settings
-from chelun.sources.profiles import ProfileError
-from chelun.sources.readers import SourceReadError
+from chelun.commands import command_group, err, fail, friendly, load_settings, out
 
-app = typer.Typer(
-    help="chelun: roster intake, grievances, claims and recognition for truck drivers' bodies.",
-    no_args_is_help=True,
+app = command_group(
+    "chelun: roster intake, grievances, claims and recognition for truck drivers' bodies.",
     pretty_exceptions_enable=False,
 )
-plugins_app = typer.Typer(help="See which plugins are loaded.", no_args_is_help=True)
-db_app = typer.Typer(help="Manage the database schema.", no_args_is_help=True)
+plugins_app = command_group("See which plugins are loaded.")
+db_app = command_group("Manage the database schema.")
 for capability in CAPABILITIES:
     room(capability, "cli").register(app)
 app.add_typer(plugins_app, name="plugins")
@@ -29,15 +24,18 @@ app.add_typer(db_app, name="db")
 
 
 @plugins_app.command("list")
+@friendly
 def plugins_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
 ) -> None:
     """List each plugin: its version, the provinces it serves and the hooks it implements, and
     each plugin left out (failed) with the reason."""
+    from rich.padding import Padding
     from rich.table import Table
     from rich.text import Text
 
-    from chelun.plugin_manager import PluginFailure
+    from chelun.plugin_manager import PluginError, PluginFailure, PluginHost
+    from chelun.settings import Settings
 
     def warn(failure: PluginFailure) -> None:
         err.print(Text.assemble(("warning: ", "bold yellow"), str(failure)), soft_wrap=True)
@@ -73,19 +71,15 @@ def plugins_list(
         ]
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
-    table = Table(title="chelun plugins")
-    # Plugin and hook names are identifiers a reader copies: never broken across lines.
-    for column in ("plugin", "version", "provinces", "hooks", "origin"):
-        table.add_column(column, no_wrap=column in ("plugin", "hooks"))
+    # One entry per plugin, its hooks indented below: names a reader copies are never cut, at
+    # any terminal width.
     for info in infos:
-        table.add_row(
-            info.name,
-            info.version,
-            ", ".join(info.provinces) or "all (neutral)",
-            "\n".join(info.hooks) or "-",
-            info.origin,
+        served = "all provinces" if not info.provinces else "province " + ", ".join(info.provinces)
+        out.print(
+            Text.assemble((info.name, "bold"), f" {info.version}  {served}  ({info.origin})"),
+            soft_wrap=True,
         )
-    out.print(table)
+        out.print(Padding(Text(", ".join(info.hooks) or "no hooks"), (0, 0, 0, 4)))
     if host.failures:
         failed = Table(title="plugins that failed to load (left out)", title_style="bold red")
         for column in ("plugin", "origin", "reason"):
@@ -96,19 +90,22 @@ def plugins_list(
 
 
 @db_app.command("upgrade")
+@friendly
 def db_upgrade() -> None:
     """Apply pending migrations to the configured database (needed for PostgreSQL)."""
+    from chelun.settings import Settings
     from chelun.storage.db import Database
 
-    settings = Settings()
-    database = Database(settings.resolved_database_url)
+    database = Database(Settings().resolved_database_url)
     database.upgrade()
     out.print(f"database at revision {database.current_revision()}")
 
 
 @db_app.command("current")
+@friendly
 def db_current() -> None:
     """Show the database's schema revision and the newest one."""
+    from chelun.settings import Settings
     from chelun.storage.db import Database
 
     database = Database(Settings().resolved_database_url)
@@ -116,13 +113,14 @@ def db_current() -> None:
 
 
 @app.command()
+@friendly
 def demo(
     drivers: Annotated[
         int, typer.Option(help="How many drivers the synthetic pilot has, over four provinces.")
     ] = 20_000,
     seed: Annotated[int, typer.Option(help="Seed of the synthetic data.")] = 2022,
 ) -> None:
-    """Generate a synthetic four-province pilot and run the intake flow on it.
+    """Run the intake flow on a synthetic four-province pilot.
 
     Files land in CHELUN_HOME/demo; the roster in the configured database (embedded SQLite by
     default). Prints the pilot's figures: drivers, members and their share, sources merged,
@@ -131,16 +129,9 @@ def demo(
     if drivers < 4:
         raise fail("--drivers must be at least 4 (one per province)", 2)
     current = load_settings()
-    from chelun.demo.run import run_demo
-
-    try:
-        summaries = run_demo(current, drivers=drivers, seed=seed, console=err)
-    except (SourceReadError, ProfileError, PluginError) as exc:
-        raise fail(str(exc)) from None
+    from chelun.demo.run import print_where_to_look, run_demo
     from chelun.roster.report import print_intake_summary
 
+    summaries = run_demo(current, drivers=drivers, seed=seed, console=err)
     print_intake_summary(out, summaries, title="Synthetic pilot: roster intake")
-
-
-def main() -> None:  # pragma: no cover - console entry point
-    app()
+    print_where_to_look(current, out)

@@ -299,6 +299,7 @@ class PluginHost:
         from chelun import __version__
 
         self.settings = settings or Settings()
+        extra = list(extra)
         self.failures: list[PluginFailure] = []
         self._defaults: list[_Loaded] = []
         for name, defaults in default_plugins():  # province-neutral by construction
@@ -318,6 +319,15 @@ class PluginHost:
 
         sources, conflicts = _entry_point_sources(others=entry_points)
         self.failures.extend(failure for failure in conflicts if wanted(failure.name))
+        known = {source.name for source in sources} | {name for name, _ in extra}
+        self.failures.extend(
+            PluginFailure(
+                name,
+                "CHELUN_LOAD_PLUGINS",
+                "no installed plugin has this name; check the spelling (chelun plugins list)",
+            )
+            for name in sorted((allowed or set()) - known)
+        )
         sources = [source for source in sources if wanted(source.name)]
         sources += [
             PluginSource(

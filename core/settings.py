@@ -38,6 +38,11 @@ class Settings(ChelunSettings):
     block_plugins: str = Field(
         default="", description="Comma-separated plugin names never to load."
     )
+    provinces: str = Field(
+        default="",
+        description="Comma-separated province codes served besides those that have a plugin "
+        "(a province with no plugin of its own yet, e.g. 33).",
+    )
 
     @property
     def resolved_database_url(self) -> str:
@@ -54,3 +59,7 @@ class Settings(ChelunSettings):
     @property
     def blocked_plugins(self) -> set[str]:
         return {name.strip() for name in self.block_plugins.split(",") if name.strip()}
+
+    @property
+    def enabled_provinces(self) -> set[str]:
+        return {code.strip() for code in self.provinces.split(",") if code.strip()}

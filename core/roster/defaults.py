@@ -9,7 +9,6 @@ from collections.abc import Callable
 
 from chelun.hooks import hookimpl
 from chelun.identity.divisions import divisions
-from chelun.roster.enrolment import pair_by_county
 from chelun.roster.models import (
     Branch,
     BranchAssignment,
@@ -19,6 +18,7 @@ from chelun.roster.models import (
     Pairing,
     SourceProfile,
 )
+from chelun.roster.pairing import pair_by_county
 from chelun.roster.profiles import BUILT_IN_PROFILES
 
 #: Party rules: an organisation with three or more full members sets up a branch.

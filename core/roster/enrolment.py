@@ -8,7 +8,6 @@ running it again changes nothing.
 
 from __future__ import annotations
 
-import heapq
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -312,27 +311,3 @@ class Enrolment:
                 for key, kind, reason, plugin in events
             ),
         )
-
-
-def pair_by_county(
-    members: list[DriverProfile], drivers: list[DriverProfile], loads: dict[str, int], cap: int
-) -> list[Pairing]:
-    """Core's pairing: each driver to the least-loaded member of the same home county."""
-    heaps: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for member in members:
-        if member.home_county and loads.get(member.driver, 0) < cap:
-            heaps[member.home_county].append((loads.get(member.driver, 0), member.driver))
-    for heap in heaps.values():
-        heapq.heapify(heap)
-    pairings = []
-    for driver in sorted(drivers, key=lambda d: d.driver):
-        heap = heaps.get(driver.home_county or "")
-        if not heap:
-            continue
-        load, member = heapq.heappop(heap)
-        pairings.append(
-            Pairing(member=member, driver=driver.driver, reason="same home county, least loaded")
-        )
-        if load + 1 < cap:
-            heapq.heappush(heap, (load + 1, member))
-    return pairings

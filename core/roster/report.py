@@ -11,6 +11,16 @@ from rich.table import Table
 from chelun.identity.divisions import divisions
 from chelun.roster.service import RosterSummary
 
+#: The quarantine reasons in a few words, for people reading the summary.
+REASON_WORDS = {
+    "unreadable": "the row could not be read",
+    "no_identity": "no name and no valid ID number",
+    "name_only": "a name only: no ID number, phone or plate",
+    "overlong": "a name or enterprise longer than any real one",
+    "invalid_id_unlinked": "invalid ID number that nothing corroborates",
+    "ambiguous": "fits several drivers equally",
+}
+
 
 def _province_label(code: str) -> str:
     return f"{code} {divisions().province_names.get(code, '')}".strip()
@@ -55,8 +65,9 @@ def print_intake_summary(
             style="bold",
         )
     table.caption = (
-        "share: members / drivers; merged: drivers found in more than one source; "
-        "phones ≠: drivers whose sources give different phones"
+        "members: drivers who are party members (in the party member database, or marked so "
+        "in a village sheet); share: members / drivers; merged: drivers found in more than one "
+        "source; phones ≠: drivers whose sources give different phones"
     )
     console.print(table)
 
@@ -93,11 +104,13 @@ def print_intake_summary(
     if reasons:
         by_reason = Table(title="Quarantined rows by reason (roster quarantine lists each row)")
         by_reason.add_column("reason")
+        by_reason.add_column("what it means")
         for summary in summaries:
             by_reason.add_column(summary.province, justify="right")
         for reason in reasons:
             by_reason.add_row(
                 reason,
+                REASON_WORDS.get(reason, ""),
                 *(f"{sum(a.reasons.get(reason, 0) for a in s.accounts):,}" for s in summaries),
             )
         console.print(by_reason)

@@ -98,6 +98,14 @@ class StageResult:
     encoding: str | None
     rows: int
     skipped: bool
+    #: Rows with a valid ID number, and those whose ID number is of another province (a file
+    #: ingested under the wrong province shows as most of its IDs foreign).
+    valid_ids: int = 0
+    foreign_ids: int = 0
+
+    @property
+    def mostly_foreign(self) -> bool:
+        return self.foreign_ids * 2 > self.valid_ids > 0
 
 
 def file_digest(path: Path) -> str:
@@ -245,6 +253,16 @@ def record_rows(
         )
 
 
+_ID = COLUMNS.index("id_number")
+
+
+def _count_ids(
+    batch: list[tuple[Any, ...]], province: str, valid: int, foreign: int
+) -> tuple[int, int]:
+    ids = [record[_ID] for record in batch if record[_ID]]
+    return valid + len(ids), foreign + sum(1 for i in ids if not i.startswith(province))
+
+
 def _upsert_sql(database: Database) -> str:
     """The row upsert of staging, written by hand: the one raw statement of the hot path.
 
@@ -328,7 +346,7 @@ class Stager:
                 known.rows = 0
                 known.blank_rows = 0
             run = uuid.uuid4().hex[:12]
-            rows = self._write(source.name, run, columns, table.rows())
+            rows, valid_ids, foreign_ids = self._write(source.name, run, columns, table.rows())
             blank_rows = table.blank_rows
         of_source = (SourceRecord.province == self.province, SourceRecord.source == source.name)
         with self.database.session() as session:
@@ -356,20 +374,28 @@ class Stager:
             table.encoding,
             rows,
             skipped=False,
+            valid_ids=valid_ids,
+            foreign_ids=foreign_ids,
         )
 
-    def _write(self, source: str, run: str, columns: ColumnMap, rows: Iterator[Any]) -> int:
+    def _write(
+        self, source: str, run: str, columns: ColumnMap, rows: Iterator[Any]
+    ) -> tuple[int, int, int]:
+        """Store the rows in committed batches; (rows, valid IDs, IDs of another province)."""
         sql = _upsert_sql(self.database)
-        count = 0
+        count = valid = foreign = 0
+        province = self.province
         batch: list[tuple[Any, ...]] = []
-        for record in record_rows(self.province, source, run, columns, rows):
+        for record in record_rows(province, source, run, columns, rows):
             batch.append(record)
             if len(batch) >= self.batch_rows:
                 count += self._flush(sql, batch)
+                valid, foreign = _count_ids(batch, province, valid, foreign)
                 batch = []
         if batch:
             count += self._flush(sql, batch)
-        return count
+            valid, foreign = _count_ids(batch, province, valid, foreign)
+        return count, valid, foreign
 
     def _flush(self, sql: str, batch: list[tuple[Any, ...]]) -> int:
         with self.database.connect() as connection:

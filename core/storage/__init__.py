@@ -1,5 +1,6 @@
-"""Storage: the domain's tables, the database connection and its migrations."""
+"""Storage: the domain's tables (``tables``), the database and its migrations (``db``), the one
+event writer (``events``), run locks (``locks``).
 
-from chelun.storage.db import Database, open_database
-
-__all__ = ["Database", "open_database"]
+Nothing is imported here: ``chelun.storage.private`` must not pull SQLAlchemy and Alembic into
+commands that never open the database (``chelun --help``).
+"""

@@ -5,12 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import ExceptionContext
@@ -20,6 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from chelun.settings import Settings
 from chelun.storage.private import private_file, private_folder
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 
 
@@ -28,6 +27,10 @@ MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
 #: pilot, under a minute here), so that intakes of two provinces at once both go through.
 SQLITE_BUSY_TIMEOUT_MS = 600_000
 WRITE = "chelun_write"
+
+
+class SchemaError(RuntimeError):
+    """The database's schema is not the one this chelun needs (a migration is pending)."""
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -74,6 +77,8 @@ def _without_row_details(context: ExceptionContext) -> BaseException | None:
 
 
 def alembic_config(url: str) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -134,9 +139,13 @@ class Database:
 
     def current_revision(self) -> str | None:
         with self.engine.connect() as connection:
+            from alembic.runtime.migration import MigrationContext
+
             return MigrationContext.configure(connection).get_current_revision()
 
     def head_revision(self) -> str | None:
+        from alembic.script import ScriptDirectory
+
         return ScriptDirectory.from_config(alembic_config(self.url)).get_current_head()
 
     def upgrade(self) -> None:
@@ -144,6 +153,8 @@ class Database:
         config = alembic_config(self.url)
         with self.writer.begin() as connection:
             config.attributes["connection"] = connection
+            from alembic import command
+
             command.upgrade(config, "head")
 
     def ensure_schema(self) -> None:
@@ -158,7 +169,7 @@ class Database:
         if self.is_sqlite:
             self.upgrade()
             return
-        raise RuntimeError(
+        raise SchemaError(
             f"the database at {self.engine.url.render_as_string(hide_password=True)} is at "
             f"revision {current or 'none'}, not {self.head_revision()}: run `chelun db upgrade`"
         )

@@ -11,7 +11,6 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chelun import hookimpl
 from chelun.roster.models import PhoneCheck, VerificationOutcome
-from chelun.roster.phone_api import PhoneCheckClient
 
 PROVINCES = ("51",)
 
@@ -30,6 +29,9 @@ def chelun_check_phones(
     settings = SichuanSettings()
     if not settings.phone_api:
         return None
+    # httpx is imported only when there is a provider to call.
+    from chelun.roster.phone_api import PhoneCheckClient
+
     client = PhoneCheckClient(settings.phone_api, token=settings.phone_token)
     try:
         return client.check(checks)
