@@ -15,6 +15,7 @@ from chelun.roster.service import RosterIntake
 from chelun.roster.staging import SourceInput
 from chelun.settings import Settings
 from chelun.storage.db import Database
+from tests.identities import resident_id
 
 HOSTILE = [
     "=cmd|' /C calc'!A0",
@@ -24,16 +25,6 @@ HOSTILE = [
     "@SUM(1+9)*cmd|' /C calc'!A0",
     "\t=1+1",
 ]
-
-
-def check_digit(first17: str) -> str:
-    value = (1 - 2 * int(first17, 13)) % 11
-    return "X" if value == 10 else str(value)
-
-
-def resident_id(order: int) -> str:
-    body = f"62010219800101{order:03d}"
-    return body + check_digit(body)
 
 
 @pytest.mark.parametrize("value", [*HOSTILE, "=*****"])
@@ -53,7 +44,14 @@ def test_no_exported_cell_can_run_as_a_formula(database: Database, tmp_path: Pat
         writer.writerow(["姓名", "身份证号", "手机号", "从业资格证号", "所属企业", "车牌号"])
         for n, enterprise in enumerate(HOSTILE, start=1):
             writer.writerow(
-                ["=张三" if n == 1 else "张三", resident_id(n), "", f"Q{n}", enterprise, ""]
+                [
+                    "=张三" if n == 1 else "张三",
+                    resident_id(order=f"{n:03d}"),
+                    "",
+                    f"Q{n}",
+                    enterprise,
+                    "",
+                ]
             )
         writer.writerow(["@李四", "not-an-id", "", "Q9", "=1+1", ""])
     host = PluginHost(Settings(), entry_points=False)

@@ -13,16 +13,7 @@ from chelun.roster.service import RosterIntake
 from chelun.roster.staging import SourceInput
 from chelun.settings import Settings
 from chelun.storage.db import Database
-
-
-def check_digit(first17: str) -> str:
-    value = (1 - 2 * int(first17, 13)) % 11
-    return "X" if value == 10 else str(value)
-
-
-def resident_id(order: int) -> str:
-    body = f"62010219800101{order:03d}"
-    return body + check_digit(body)
+from tests.identities import resident_id
 
 
 def test_an_overlong_name_or_enterprise_quarantines_its_row_only(
@@ -34,9 +25,13 @@ def test_an_overlong_name_or_enterprise_quarantines_its_row_only(
     with path.open("w", encoding="utf-8", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["姓名", "身份证号", "手机号", "从业资格证号", "所属企业", "车牌号"])
-        writer.writerow([long_name, resident_id(1), "13900000001", "Q1", "", ""])
-        writer.writerow(["李四", resident_id(2), "13900000002", "Q2", long_enterprise, ""])
-        writer.writerow(["王五", resident_id(3), "13900000003", "Q3", "兰州物流", "", "x" * 70])
+        writer.writerow([long_name, resident_id(order="001"), "13900000001", "Q1", "", ""])
+        writer.writerow(
+            ["李四", resident_id(order="002"), "13900000002", "Q2", long_enterprise, ""]
+        )
+        writer.writerow(
+            ["王五", resident_id(order="003"), "13900000003", "Q3", "兰州物流", "", "x" * 70]
+        )
         writer.writerow(["赵六", "6" * 80, "13900000004", "Q4", "", ""])
     host = PluginHost(Settings(), entry_points=False)
     intake = RosterIntake(database, host.manager("62"), "62", actor="user:test")

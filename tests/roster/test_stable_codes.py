@@ -28,18 +28,9 @@ from chelun.roster.verification import Verification
 from chelun.settings import Settings
 from chelun.storage.db import Database
 from chelun.storage.tables import Event
+from tests.identities import resident_id
 
 VILLAGE_HEADER = ["序号", "姓名", "身份证号", "电话", "车牌", "是否党员", "备注"]
-
-
-def check_digit(first17: str) -> str:
-    value = (1 - 2 * int(first17, 13)) % 11
-    return "X" if value == 10 else str(value)
-
-
-def resident_id(county: str, birth: str, order: str) -> str:
-    body = county + birth + order
-    return body + check_digit(body)
 
 
 # name, ID number (may be empty), phone, plate: who each row describes.
