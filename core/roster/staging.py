@@ -38,7 +38,7 @@ from chelun.roster.quarantine import (
     reason_text,
 )
 from chelun.sources.profiles import ColumnMap, detect
-from chelun.sources.readers import open_table
+from chelun.sources.readers import open_table, shown_path
 from chelun.storage.db import Database
 from chelun.storage.tables import SourceFile, SourceRecord
 
@@ -337,7 +337,7 @@ class Stager:
                 if known is None:
                     known = SourceFile(province=self.province, name=source.name)
                     session.add(known)
-                known.path = str(source.path)
+                known.path = shown_path(source.path)  # a GBK file name is not UTF-8
                 known.sha256 = digest
                 known.profile = columns.profile.name
                 known.format = table.format

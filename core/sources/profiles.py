@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from chelun.identity.normalise import fold_text
+from chelun.sources.readers import shown_path
 
 
 class Profile(Protocol):
@@ -76,8 +77,8 @@ def aliases(profiles: Iterable[Profile]) -> set[str]:
 def detect(headers: list[str], profiles: Iterable[Profile], where: str) -> ColumnMap:
     """The profile that fits the headers best: all its required fields present, most columns.
 
-    Raises ProfileError naming the file, its headers (unknown ones by position) and the profiles
-    tried.
+    Raises ProfileError naming the file (a name that is not UTF-8 shown with \\xNN escapes), its
+    headers (unknown ones by position) and the profiles tried.
     """
     best: tuple[int, int, Profile, dict[str, int]] | None = None
     tried = []
@@ -93,7 +94,7 @@ def detect(headers: list[str], profiles: Iterable[Profile], where: str) -> Colum
     if best is None:
         headers_shown = shown_headers(headers, aliases(profiles))
         raise ProfileError(
-            f"{where}: no source profile matches the headers {headers_shown} "
+            f"{shown_path(where)}: no source profile matches the headers {headers_shown} "
             f"(tried {', '.join(tried)}); add a mapping file (--map NAME=FILE) "
             "that says which column holds which field"
         )

@@ -15,13 +15,19 @@ a problem text: those name the file, the row, the position and what is wrong.
 from __future__ import annotations
 
 import codecs
+import copy
 import csv
+import html
 import io
 import math
+import os
 import re
+import struct
 import zipfile
+import zlib
+from array import array
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 from itertools import chain
 from operator import length_hint
@@ -31,14 +37,25 @@ from typing import Any, BinaryIO, NamedTuple
 
 import python_calamine
 
-__all__ = ["FIELD_LIMIT", "Row", "SourceReadError", "Table", "open_table"]
+__all__ = ["FIELD_LIMIT", "Row", "SourceReadError", "Table", "open_table", "shown_path"]
 
-FIELD_LIMIT = 1 << 20
-"""Longest cell accepted in text files, in characters; a longer one makes a problem row."""
+FIELD_LIMIT = 1 << 16
+"""Longest cell accepted, in characters; a longer one makes a problem row.
+
+Excel holds at most 32,767 characters in a cell, so no roster has a longer one. In text files
+it is also the most a quoted cell may take in before its closing quote (see _RECORD_LIMIT).
+"""
 
 _SAMPLE = 1 << 20  # bytes used to tell the format, the encoding and the delimiter
 _BLOCK = 1 << 20  # bytes decoded at a time; big enough that per-chunk work is negligible
 _LINE_LIMIT = 32 << 20  # a physical line longer than this is dropped rather than buffered
+# A row that runs over several lines (a quoted cell with line breaks) may take in at most
+# _RECORD_LIMIT characters of following lines, each of its cells at most FIELD_LIMIT; its quotes
+# must close where a cell ends (as a CSV writer writes them), and before the end of the file.
+# Otherwise the quote is taken to be stray: the row is a problem row and reading goes on from
+# the line after the one the row started on, so a stray quote costs one row and the rows it ran
+# over are read as usual.
+_RECORD_LIMIT = 1 << 20
 _TITLE_LOOKAHEAD = 5  # non-blank rows looked at past a one-cell row when hunting the header
 
 _ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
@@ -101,11 +118,31 @@ def _escape_bytes(err: UnicodeError) -> tuple[str, int]:
 codecs.register_error(_ESCAPE, _escape_bytes)
 
 
+def shown_path(path: str | os.PathLike[str]) -> str:
+    """The path as text that can be printed and stored in a database.
+
+    A file name that is not UTF-8 (a GBK name unpacked from a Chinese ZIP archive, say) reaches
+    Python with its bytes escaped as lone surrogates, which cannot be printed or stored; they
+    are shown as \\xNN escapes of the name's bytes instead.
+    """
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        pass
+    try:
+        raw = os.fsencode(text)
+    except UnicodeError:  # not from the file system: escape what cannot be encoded
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return raw.decode("utf-8", "backslashreplace")
+
+
 class SourceReadError(Exception):
     """The file as a whole cannot be read; the message says why and, if known, where."""
 
     def __init__(self, path: str | Path, reason: str) -> None:
-        super().__init__(f"{path}: {reason}")
+        super().__init__(f"{shown_path(path)}: {reason}")
         self.path = Path(path)
         self.reason = reason
 
@@ -149,8 +186,19 @@ class _BadLine(Exception):
         self.problem = problem
 
 
+class _Runaway(Exception):
+    """Raised through csv.reader when the record it reads has run on too far."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
 class _NoHeader(Exception):
     """The records ran out before a non-blank one."""
+
+
+_STRAY = "; a quote in it is probably stray"
 
 
 # --------------------------------------------------------------------------- text
@@ -164,6 +212,14 @@ class _Lines:
     mixed-encoding line, or an odd line break is redone line by line. A bad line
     becomes a _Problem, which pieces() raises as _BadLine; the caller then starts a
     new csv.reader on pieces(), which resumes after it.
+
+    Lines are numbered from 0 in the order they are handed out. The reader's user keeps
+    ``base`` (lines taken before its csv reader started) and ``mark`` (the reader's
+    line_num after its last whole record) up to date, so ``base + mark`` is the line the
+    record being read starts on. Between chunks pieces() checks that record against
+    _RECORD_LIMIT and raises _Runaway when it has run on too far or is still open at the end
+    of the file; the lines since it started are kept, so that rewind() can hand them out
+    again from the line after its start.
     """
 
     def __init__(
@@ -186,6 +242,7 @@ class _Lines:
         # A tab delimiter is whitespace that needs no stripping, unless inside quotes.
         self._spaces = _SPACES.replace(delimiter, "")
         self._quote_matters = delimiter in _SPACES
+        self._delimiter = delimiter
         self._rest = b""
         self._pending: deque[tuple[list[str], bool] | _Problem] = deque()
         self._cur: Iterator[str] | None = None
@@ -196,21 +253,39 @@ class _Lines:
         # start there need no stripping.
         self.dirty_end = 0
         self.bytes_read = 0
+        self.base = 0
+        self.mark = 0
+        self._history: deque[tuple[int, list[str]]] = deque()  # (first line, lines) handed
 
     def pieces(self) -> Iterator[Iterator[str]]:
         """Line iterators for chain.from_iterable; raises _BadLine at a bad line."""
         if self._cur is not None:
             yield self._cur  # what an abandoned reader left of the current chunk
         pending = self._pending
+        history = self._history
         while True:
+            # The csv reader has taken every line handed so far; if the record it is reading
+            # started before them, it is inside a quoted cell that runs over line ends.
+            start = self.base + self.mark
+            if self._handed > start + 1:
+                problem = self.runaway(start, self._handed, whole=False)
+                if problem is not None:
+                    self._cur = None
+                    raise _Runaway(problem)
             if not pending and not self._fill():
                 self._cur = None
+                if self._handed > start:
+                    raise _Runaway("a quoted cell is not closed at the end of the file" + _STRAY)
                 return
             item = pending.popleft()
             if isinstance(item, _Problem):
                 self._cur = None
                 raise _BadLine(item)
             lines, clean = item
+            # The record's lines are needed again, to check it and by rewind().
+            while history and history[0][0] + len(history[0][1]) <= start:
+                history.popleft()
+            history.append((self._handed, lines))
             self._handed += len(lines)
             if not clean:
                 self.dirty_end = self._handed
@@ -221,6 +296,60 @@ class _Lines:
     def consumed(self) -> int:
         """How many lines csv readers have taken so far."""
         return self._handed - (length_hint(self._cur) if self._cur is not None else 0)
+
+    def _between(self, first: int, end: int) -> list[str]:
+        """Lines first to end - 1, from those kept since the current record started."""
+        out: list[str] = []
+        for start, lines in self._history:
+            if start + len(lines) > first and start < end:
+                out.extend(lines[max(first - start, 0) : end - start])
+        return out
+
+    def runaway(self, start: int, end: int, whole: bool = True) -> str | None:
+        """Why the record on lines start to end - 1 has run on wrongly, or None if it has not.
+
+        It may take in _RECORD_LIMIT characters of lines after its first. A whole record must
+        also read as one record with strict quoting: a quote that closes in the middle of a
+        cell is most likely a stray quote meeting the quotes of a later row, while a CSV
+        writer's cell with line breaks always passes.
+        """
+        lines = self._between(start + 1, end)
+        if sum(map(len, lines)) > _RECORD_LIMIT:
+            return f"a quoted cell runs on for more than {_RECORD_LIMIT} characters" + _STRAY
+        if whole:
+            try:
+                strict = csv.reader(
+                    chain(self._between(start, start + 1), lines),
+                    delimiter=self._delimiter,
+                    strict=True,
+                )
+                for _ in strict:
+                    if strict.line_num < end - start:
+                        break
+                else:
+                    return None
+            except csv.Error:
+                pass
+            return "a quoted cell closes in the middle of a cell, lines below" + _STRAY
+        return None
+
+    def rewind(self, line: int, problem: _Problem | None = None) -> None:
+        """Hand out the lines from ``line`` on again, to a new csv reader.
+
+        ``line`` is after the start of the record being read, so at most the lines taken
+        since it started are handed again. ``problem`` is a bad line pieces() raised at the
+        end of those lines; it is raised again after them.
+        """
+        lines = self._between(line, self.consumed())
+        if self._cur is not None:
+            lines.extend(self._cur)  # what the reader has not taken of the current chunk
+            self._cur = None
+        if problem is not None:
+            self._pending.appendleft(problem)
+        if lines:
+            self._pending.appendleft((lines, False))
+        self._handed = line
+        self._history.clear()
 
     def current_line(self) -> str | None:
         """The line csv.reader fetched last, if it is still in the current chunk."""
@@ -525,10 +654,24 @@ def _cell_text(value: object) -> str:
     return "" if value is None else str(value).strip()
 
 
-def _sheet_records(path: Path, sheet: python_calamine.CalamineSheet) -> Iterator[list[str]]:
+def _sheet_records(path: Path, sheet: python_calamine.CalamineSheet) -> Iterator[list[str] | str]:
+    """Each row's cells as text, or a problem text for a row too wide or with too long a cell."""
     try:
         for raw in sheet.iter_rows():
-            yield [v.strip() if v.__class__ is str else _cell_text(v) for v in raw]
+            if len(raw) > _ROW_CELLS_LIMIT:
+                end = len(raw)  # the grid's width; empty cells at the end do not count
+                while end > _ROW_CELLS_LIMIT and raw[end - 1] in ("", None):
+                    end -= 1
+                if end > _ROW_CELLS_LIMIT:
+                    yield f"the row has more than {_ROW_CELLS_LIMIT} cells"
+                    continue
+                raw = raw[:end]
+            cells = [v.strip() if v.__class__ is str else _cell_text(v) for v in raw]
+            if cells and max(map(len, cells)) > FIELD_LIMIT:
+                column = next(i for i, c in enumerate(cells, 1) if len(c) > FIELD_LIMIT)
+                yield f"cell in column {column} is longer than {FIELD_LIMIT} characters"
+                continue
+            yield cells
     except BaseException as e:
         if isinstance(e, _FATAL):
             raise
@@ -546,6 +689,724 @@ def _corrupt(path: Path, e: BaseException, fmt: str) -> SourceReadError:
     if fmt == "xls":
         reason += " or an Office file that is not an Excel workbook"
     return SourceReadError(path, reason + "; open it in Excel or WPS and save it as XLSX or CSV")
+
+
+# ------------------------------------------------------------ spreadsheet limits
+#
+# python-calamine builds a whole sheet in memory before giving the first row: a grid of rows x
+# columns of the sheet's used range (32 bytes a cell, empty or not), every shared string
+# copied into each cell that uses it, and for ODS every repeated row and cell written out; it
+# also sets aside room for as many shared strings as the file claims. So a small file can ask
+# for terabytes, and an allocation that fails aborts the process. Before calamine sees a
+# workbook, the ZIP archive and the XML that calamine will read are checked against these
+# limits. They are far above what a real roster needs: 2 million rows of 20 columns is 40
+# million cells and 1-2 GiB of sheet XML.
+
+_ZIP_DIRECTORY_LIMIT = 4 << 20  # bytes of the ZIP's table of contents (some 40,000 parts)
+_ZIP_PARTS_LIMIT = 10_000  # parts in the archive; an XLSX has a few dozen
+_ZIP_TOTAL_LIMIT = 4 << 30  # all parts together, uncompressed
+_XML_PART_LIMIT = 2 << 30  # one part (a sheet, content.xml), uncompressed
+_SHARED_STRINGS_LIMIT = 1 << 30  # xl/sharedStrings.xml, uncompressed: calamine keeps it all
+_SMALL_PART_LIMIT = 64 << 20  # workbook.xml and the relationship parts, read whole
+_SHARED_CLAIM_LIMIT = 10_000_000  # shared strings claimed beyond twice those found (240 MB)
+_RATIO_LIMIT = 100  # uncompressed / compressed size of a part ...
+_RATIO_FLOOR = 16 << 20  # ... unpacking to more than this; real sheet XML packs 5-20 times
+_SHEET_CELLS_LIMIT = 50_000_000  # rows x columns of a sheet's used range (of all ODS tables)
+_STRING_COPY_FLOOR = 1 << 30  # bytes of shared strings copied into cells: at most this ...
+_STRING_COPY_PER_CELL = 64  # ... or this many bytes a cell of the sheet, whichever is more
+_MARKUP_GAP_LIMIT = 16 << 20  # bytes of XML without a tag (no cell holds that much)
+_ROW_CELLS_LIMIT = 16_384  # cells in a row, as calamine gives them (XLSX has 16,384 columns)
+_SCAN_BLOCK = 1 << 20  # bytes of XML scanned at a time
+
+_RESAVE = "open it in Excel or WPS, check it and save it again, or export the list as CSV"
+_DAMAGED = "the file is damaged or was made to harm: ask the sender for the list again"
+_EOCD = struct.Struct("<4s4H2LH")
+_EOCD64_LOCATOR = struct.Struct("<4sLQL")
+_EOCD64 = struct.Struct("<4sQ2H2L4Q")
+_RELATIONSHIP = re.compile(rb"<(?:[\w.-]+:)?Relationship\b([^>]*)>")
+_SHEET_ENTRY = re.compile(rb"<(?:[\w.-]+:)?sheet\b([^>]*)>")
+_ATTRIBUTE = re.compile(rb"([\w:.-]+)\s*=\s*(?:\"([^\"]*)\"|'([^']*)')")
+_SST = re.compile(rb"<((?:[\w.-]+:)?)sst\b([^>]*)>")
+_UNIQUE_COUNT = re.compile(rb"\suniqueCount\s*=\s*[\"']\s*\+?(\d+)")
+_DIMENSION = re.compile(rb"<(?:[\w.-]+:)?dimension\b[^>]*?\sref\s*=\s*[\"']([^\"']*)")
+_CELL_REF = re.compile(r"([A-Za-z]*)(\d*)")
+# Every r="B7" (r="7" on a row) that calamine could take as a cell's or a row's position: its
+# attribute parser takes a key after white space or after the quote ending the previous value.
+# Matches inside other attributes' values only make the bound larger.
+_POSITION = re.compile(rb"[\s\"']r\s*=\s*[\"']([A-Za-z]*)(\d*)")
+# A <c> or <row> start tag whose first attribute is not r: calamine may place it after the
+# previous cell or row instead of where an r says. Text such as "a:c " counts too, harmlessly.
+_UNPLACED = re.compile(rb"[<:](c|row)(?:[/>]|\s++(?!r\s*=))")
+# The quick check of a sheet that states its range (see scan_sheet) looks for tags that are
+# not written <c r="...> or <row r="...>, and for r attributes written otherwise than r="...".
+# Each pattern starts with a literal, which sre finds quickly.
+_CELL_UNPLACED = re.compile(rb"<c(?! r=|[^\s/>])")
+_ROW_UNPLACED = re.compile(rb"<row(?! r=|[^\s/>])")
+_PREFIXED = re.compile(rb":(?:c|row)[\s/>]")
+_R_SPELLING = re.compile(rb"r(?:\s++=|=\s|=')")
+_VALUE = re.compile(rb"<(?:[\w.-]+:)?v\s*>\s*\+?(\d{1,12})\s*<")
+_ODS_TAG = re.compile(
+    rb"<table:table(?=[\s>])|<table:table-row\b([^>]*?)(/?)>|</table:table-row\s*>"
+)
+_ODS_CELL = re.compile(rb"<table:(?:covered-)?table-cell\b([^>]*?)(/?)>")
+_ODS_ROWS_REPEATED = re.compile(rb"table:number-rows-repeated\s*=\s*[\"']\s*\+?(\d+)")
+_ODS_COLUMNS_REPEATED = re.compile(rb"table:number-columns-repeated\s*=\s*[\"']\s*\+?(\d+)")
+_ODS_MAX_ROWS = 1_048_576  # calamine's own caps on an ODS table
+_ODS_MAX_COLUMNS = 16_384
+
+
+def _column_number(letters: bytes | str) -> int:
+    number = 0
+    for ch in letters.upper() if isinstance(letters, str) else letters.upper().decode():
+        number = number * 26 + ord(ch) - 64
+    return number
+
+
+def _digits_over(limit: int) -> str:
+    """A regex for decimal numbers (without leading zeros) greater than limit."""
+    text = str(limit)
+    options = [rf"[1-9]\d{{{len(text)},}}"]
+    for i, ch in enumerate(text):
+        if ch != "9":
+            low = "1" if i == 0 and ch == "0" else str(int(ch) + 1)
+            rest = len(text) - i - 1
+            options.append(f"{text[:i]}[{low}-9]\\d{{{rest}}}")
+    return f"0*+(?:{'|'.join(options)})(?!\\d)"
+
+
+def _letters_over(limit: int) -> str:
+    """A regex for column letters (either case) of columns after column number limit."""
+    letters = ""
+    while limit > 0:
+        limit, rest = divmod(limit - 1, 26)
+        letters = chr(65 + rest) + letters
+    options = [f"[A-Za-z]{{{len(letters) + 1},}}"]
+    for i, ch in enumerate(letters):
+        if ch != "Z":
+            after = chr(ord(ch) + 1)
+            same = "".join(f"[{c}{c.lower()}]" for c in letters[:i])
+            rest = len(letters) - i - 1
+            options.append(f"{same}[{after}-Z{after.lower()}-z][A-Za-z]{{{rest}}}")
+    return f"(?:{'|'.join(options)})(?=\\d)"
+
+
+def _attributes(raw: bytes) -> dict[bytes, str]:
+    return {
+        key: html.unescape((double if double or not single else single).decode("utf-8", "replace"))
+        for key, double, single in _ATTRIBUTE.findall(raw)
+    }
+
+
+class _WorkbookGuard:
+    """Checks a zipped workbook against the spreadsheet limits before calamine reads it.
+
+    check_archive() looks at what calamine reads when it opens the workbook: the ZIP's parts
+    list, then the shared strings (XLSX) or all of content.xml (ODS); check_sheet() at an XLSX
+    sheet before calamine loads it. They raise SourceReadError naming the limit before any
+    large thing is held in memory: parts are read in blocks, and their real size is measured
+    rather than taken from the ZIP's headers. Messages name no part or sheet: those names are
+    the sender's text.
+    """
+
+    def __init__(self, path: Path, archive: zipfile.ZipFile, fmt: str) -> None:
+        self.path = path
+        self.archive = archive
+        self.fmt = fmt
+        # calamine finds parts by name case-insensitively, with \ read as /.
+        self.parts = {i.filename.replace("\\", "/").lower(): i for i in archive.infolist()}
+        self.xl = "xl/"
+        self.string_lengths = array("L")  # a bound on each shared string's bytes, in order
+        self.longest_string = 0
+
+    def refuse(self, what: str, fix: str = _RESAVE) -> SourceReadError:
+        return SourceReadError(self.path, f"{what}; {fix}")
+
+    # -- the archive
+
+    def check_archive(self) -> None:
+        infos = self.archive.infolist()
+        if len(infos) > _ZIP_PARTS_LIMIT:
+            raise self.refuse(
+                f"the archive holds {len(infos):,} parts (at most {_ZIP_PARTS_LIMIT:,})", _DAMAGED
+            )
+        total = 0
+        for info in infos:
+            total += info.file_size
+            if info.file_size > _XML_PART_LIMIT:
+                raise self.refuse(
+                    f"a part of the archive unpacks to {info.file_size:,} bytes "
+                    f"(at most {_XML_PART_LIMIT:,})",
+                    _DAMAGED,
+                )
+            self.check_ratio(info.file_size, info.compress_size)
+        if total > _ZIP_TOTAL_LIMIT:
+            raise self.refuse(
+                f"the archive unpacks to {total:,} bytes (at most {_ZIP_TOTAL_LIMIT:,})", _DAMAGED
+            )
+        if self.fmt == "xlsx":
+            self.xl = self.office_folder()
+            for name in ("workbook.xml", "_rels/workbook.xml.rels", "styles.xml"):
+                self.measure(self.xl + name)
+            strings = self.parts.get(f"{self.xl}sharedstrings.xml")
+            if strings is not None:
+                self.scan_shared_strings(strings)
+        elif self.fmt == "ods":
+            self.measure("meta-inf/manifest.xml")
+            content = self.parts.get("content.xml")
+            if content is not None:
+                self.scan_ods(content)
+
+    def check_ratio(self, size: int, packed: int) -> None:
+        if size > _RATIO_FLOOR and size > _RATIO_LIMIT * max(packed, 1):
+            raise self.refuse(
+                f"a part of the archive unpacks from {packed:,} to more than {size:,} bytes, "
+                f"over {_RATIO_LIMIT} times its size (a ZIP bomb)",
+                _DAMAGED,
+            )
+
+    def blocks(self, info: zipfile.ZipInfo, limit: int) -> Iterator[bytes]:
+        """The part's bytes in blocks that end before a '<', so no tag is cut; limit in all.
+
+        The ZIP's stated size may lie (calamine does not rely on it): the part is read to its
+        real end, and refused once it passes limit or _RATIO_LIMIT.
+        """
+        probe = copy.copy(info)
+        probe.file_size = limit + 1  # read past the stated size, to the real end
+        probe.CRC = None  # type: ignore[assignment]  # calamine checks it
+        size = 0
+        rest = b""
+        try:
+            with self.archive.open(probe) as stream:
+                while block := stream.read(_SCAN_BLOCK):
+                    size += len(block)
+                    if size > limit:
+                        raise self.refuse(
+                            f"a part of the archive unpacks to more than {limit:,} bytes",
+                            _DAMAGED,
+                        )
+                    self.check_ratio(size, info.compress_size)
+                    block = rest + block
+                    cut = block.rfind(b"<")
+                    if cut <= 0:
+                        rest = block
+                        if len(rest) > _MARKUP_GAP_LIMIT:
+                            raise self.refuse(
+                                f"a part of the archive has more than {_MARKUP_GAP_LIMIT:,} "
+                                "bytes of text in one place",
+                                _DAMAGED,
+                            )
+                        continue
+                    rest = block[cut:]
+                    yield block[:cut]
+        except SourceReadError:
+            raise
+        except (zipfile.BadZipFile, zlib.error, OSError, EOFError, ValueError) as e:
+            raise _corrupt(self.path, e, self.fmt) from None
+        except (NotImplementedError, RuntimeError) as e:  # compression method, encryption
+            raise _corrupt(self.path, e, self.fmt) from None
+        if rest:
+            yield rest
+
+    def measure(self, name: str) -> None:
+        """Read through a part calamine reads, to check its real size and packing."""
+        info = self.parts.get(name.lower())
+        if info is not None:
+            for _ in self.blocks(info, _XML_PART_LIMIT):
+                pass
+
+    def read_small(self, name: str) -> bytes:
+        info = self.parts.get(name.lower())
+        return b"" if info is None else b"".join(self.blocks(info, _SMALL_PART_LIMIT))
+
+    # -- XLSX
+
+    def office_folder(self) -> str:
+        """Where workbook.xml and sharedStrings.xml are, worked out as calamine does."""
+        for raw in _RELATIONSHIP.findall(self.read_small("_rels/.rels")):
+            values = _attributes(raw)
+            if values.get(b"Type", "").endswith("/relationships/officeDocument"):
+                target = values.get(b"Target", "")
+                return target[: target.rfind("/") + 1].removeprefix("/").lower()
+        return "xl/"
+
+    def sheet_parts(self, name: str) -> list[zipfile.ZipInfo]:
+        """The part calamine reads for the sheet called name; every candidate if unsure."""
+        targets: dict[str, str] = {}
+        for raw in _RELATIONSHIP.findall(self.read_small(f"{self.xl}_rels/workbook.xml.rels")):
+            values = _attributes(raw)
+            target = values.get(b"Target", "")
+            path = target[1:] if target.startswith("/") else self.xl + target
+            targets[values.get(b"Id", "")] = path.replace("\\", "/").lower()
+        for raw in _SHEET_ENTRY.findall(self.read_small(f"{self.xl}workbook.xml")):
+            values = _attributes(raw)
+            rel = next((v for k, v in values.items() if k.split(b":")[-1] == b"id"), None)
+            if values.get(b"name") == name and rel in targets and targets[rel] in self.parts:
+                return [self.parts[targets[rel]]]
+        known = set(targets.values()) | {n for n in self.parts if "/worksheets/" in n}
+        return [self.parts[n] for n in sorted(known) if n in self.parts]
+
+    def scan_shared_strings(self, info: zipfile.ZipInfo) -> None:
+        """Bound each shared string's bytes: those between its <si> and the next."""
+        if info.file_size > _SHARED_STRINGS_LIMIT:
+            raise self.refuse(
+                f"its shared strings unpack to {info.file_size:,} bytes "
+                f"(at most {_SHARED_STRINGS_LIMIT:,})"
+            )
+        lengths = self.string_lengths
+        tag = b"<si"
+        declared: int | None = None
+        carry = -1  # bytes of the string the last block ended in; -1 before the first
+        for block in self.blocks(info, _SHARED_STRINGS_LIMIT):
+            if declared is None and (root := _SST.search(block)) is not None:
+                tag = b"<" + root.group(1) + b"si"
+                count = _UNIQUE_COUNT.search(root.group(2))
+                declared = int(count.group(1)) if count else 0
+            # A comment or CDATA may hold "<si": a block with one is one piece, a bound on
+            # every string in it.
+            pieces = [block] if b"<!" in block else block.split(tag)
+            if carry >= 0:
+                carry += len(pieces[0])
+            if len(pieces) > 1:
+                if carry >= 0:
+                    lengths.append(carry)
+                lengths.extend(map(len, pieces[1:-1]))
+                carry = len(pieces[-1])
+        if carry >= 0:
+            lengths.append(carry)
+        self.longest_string = max(lengths, default=0)
+        # calamine sets aside room (24 bytes each) for uniqueCount strings before it reads one.
+        # Some writers put the count of references there: a count up to _SHARED_CLAIM_LIMIT
+        # costs little memory and is let be.
+        if declared is not None and declared > max(2 * len(lengths) + 1024, _SHARED_CLAIM_LIMIT):
+            raise self.refuse(
+                f"its shared strings claim {declared:,} entries but hold about {len(lengths):,}",
+                _DAMAGED,
+            )
+
+    def check_sheet(self, name: str) -> None:
+        for info in self.sheet_parts(name):
+            self.scan_sheet(info)
+
+    def scan_sheet(self, info: zipfile.ZipInfo) -> None:
+        """Bound the grid calamine builds for a sheet, and the shared strings copied into it.
+
+        A sheet saved by Excel, WPS or a library states its used range (<dimension>), places
+        every cell and row with an r attribute written r="..." first, and has none outside
+        that range; checking that takes a quick search. Any other sheet is measured in full.
+        """
+        dimension = self.check_dimension(next(self.blocks(info, _XML_PART_LIMIT), b"")[:65536])
+        if dimension is not None and (cells := self.inside(info, *dimension)) is not None:
+            self.check_string_copies(info, cells)
+            return
+        rows = columns = unplaced_rows = unplaced_cells = cells = 0
+        for block in self.blocks(info, _XML_PART_LIMIT):
+            positions = _POSITION.findall(block)
+            if positions:
+                letters, digits = zip(*positions, strict=True)
+                cells += len(positions)
+                columns = max(columns, *map(_column_number, set(letters)))
+                rows = max(rows, *map(int, set(digits) - {b""}), 0)
+            for kind in _UNPLACED.findall(block):
+                cells += 1
+                if kind == b"c":
+                    unplaced_cells += 1
+                else:
+                    unplaced_rows += 1
+        # A tag without r goes one after the previous cell, or one row down.
+        self.check_grid(rows + unplaced_rows, columns + unplaced_cells, "has cells")
+        self.check_string_copies(info, cells)
+
+    def check_grid(self, rows: int, columns: int, how: str) -> None:
+        if rows * columns > _SHEET_CELLS_LIMIT:
+            raise self.refuse(
+                f"a sheet {how} over {rows:,} rows and {columns:,} columns, more than "
+                f"{_SHEET_CELLS_LIMIT:,} cells in all (is something far below or to the right "
+                "of the list? Ctrl+End in Excel goes to the last cell)"
+            )
+
+    def check_dimension(self, head: bytes) -> tuple[int, int] | None:
+        """The last row and column of the sheet's stated used range, if it states one."""
+        found = _DIMENSION.search(head)
+        if found is None:
+            return None
+        corners = found.group(1).decode("ascii", "replace").split(":")
+        parsed = [_CELL_REF.fullmatch(c) for c in corners]
+        if not all(m and m.group(1) and m.group(2) for m in parsed):
+            return None
+        (c1, r1), (c2, r2) = (m.groups() for m in (parsed[0], parsed[-1]) if m)
+        rows = abs(int(r2) - int(r1)) + 1
+        columns = abs(_column_number(c2) - _column_number(c1)) + 1
+        self.check_grid(rows, columns, "says it spans")
+        return max(int(r1), int(r2)), max(_column_number(c1), _column_number(c2))
+
+    def inside(self, info: zipfile.ZipInfo, rows: int, columns: int) -> int | None:
+        """If every cell and row is placed by r="..." within about the first rows x columns,
+        a bound on the cells of the sheet; else None."""
+        # Rounded up to two significant digits, which makes the pattern quicker to fail.
+        digits = str(rows)
+        if len(digits) > 2:
+            rows = (int(digits[:2]) + 1) * 10 ** (len(digits) - 2) - 1
+        if rows * columns > _SHEET_CELLS_LIMIT:
+            return None
+        outside = re.compile(
+            f'r="(?:{_letters_over(columns)}|[A-Za-z]*+{_digits_over(rows)})'.encode()
+        )
+        checks = (outside, _R_SPELLING, _CELL_UNPLACED, _ROW_UNPLACED, _PREFIXED)
+        for block in self.blocks(info, _XML_PART_LIMIT):
+            for pattern in checks:
+                if pattern.search(block):
+                    return None
+        return rows * columns
+
+    def check_string_copies(self, info: zipfile.ZipInfo, cells: int) -> None:
+        """calamine copies a shared string into every cell that uses it."""
+        budget = max(_STRING_COPY_FLOOR, _STRING_COPY_PER_CELL * cells)
+        if cells * self.longest_string <= budget:
+            return
+        lengths = self.string_lengths
+        count = len(lengths)
+        copied = 0
+        for block in self.blocks(info, _XML_PART_LIMIT):
+            # Numbers in <v> of other cells count as indexes too: the bound only grows.
+            indexes = [i for i in map(int, _VALUE.findall(block)) if i < count]
+            copied += sum(map(lengths.__getitem__, indexes))
+            if copied > budget:
+                raise self.refuse(
+                    f"a sheet repeats shared strings into more than {budget:,} bytes of cells"
+                )
+
+    # -- ODS
+
+    def scan_ods(self, info: zipfile.ZipInfo) -> None:
+        """Bound the cells calamine writes out for repeated ODS rows and cells, in all tables.
+
+        calamine reads every table when it opens the file. For each row element it writes
+        out its cells, repeats included, and each empty run but the last; then the table's
+        grid: its rows, repeats counted, up to the last with a value, by its widest row. Each
+        copy of a repeated cell holds a copy of its text.
+        """
+        grid = written = copies = 0
+        rows = last_rows = width = 0
+        row_attrs: bytes | None = None  # the row being read, if its end is still to come
+        parts: list[bytes] = []
+        held = 0
+        for block in self.blocks(info, _XML_PART_LIMIT):
+            start = 0
+            for tag in _ODS_TAG.finditer(block):
+                text = tag.group(0)
+                if text.startswith(b"</"):
+                    if row_attrs is None:
+                        continue
+                    parts.append(block[start : tag.start()])
+                    content, attrs, row_attrs = b"".join(parts), row_attrs, None
+                    parts, held = [], 0
+                elif tag.group(1) is None:  # a new table
+                    grid += last_rows * width
+                    rows = last_rows = width = 0
+                    continue
+                elif tag.group(2):  # <table:table-row/>
+                    content, attrs = b"", tag.group(1)
+                else:
+                    row_attrs, start = tag.group(1), tag.end()
+                    parts, held = [], 0
+                    continue
+                repeats = _ODS_ROWS_REPEATED.search(attrs)
+                count = min(int(repeats.group(1)) if repeats else 1, _ODS_MAX_ROWS)
+                rows = min(rows + count, _ODS_MAX_ROWS)
+                pushed, filled, text = self.ods_row(content)
+                written += pushed
+                copies += max(0, count * text - len(content))  # beyond the XML's own text
+                if filled:
+                    last_rows, width = rows, max(width, filled)
+            if row_attrs is not None:
+                parts.append(block[start:])
+                held += len(block) - start
+                if held > _SMALL_PART_LIMIT:
+                    raise self.refuse(f"a row in content.xml is over {_SMALL_PART_LIMIT:,} bytes")
+            if max(grid + last_rows * width, written) > _SHEET_CELLS_LIMIT:
+                raise self.refuse(
+                    f"its repeated rows and cells make more than {_SHEET_CELLS_LIMIT:,} cells"
+                )
+            if copies > _STRING_COPY_FLOOR:
+                raise self.refuse(
+                    f"its repeated rows and cells copy more than {_STRING_COPY_FLOOR:,} bytes "
+                    "of text"
+                )
+
+    @staticmethod
+    def ods_row(content: bytes) -> tuple[int, int, int]:
+        """For a row element: the cells calamine writes out, its width up to the last cell
+        with a value, and a bound on the bytes of text in its cells, repeats counted."""
+        if b"repeated" not in content:
+            count = content.count(b"<table:table-cell") + content.count(b"<table:covered-")
+            if b"value" in content or b"formula" in content:
+                return count, count, len(content)
+            return count, 0, 0
+        position = written = filled = text = 0
+        cells = list(_ODS_CELL.finditer(content))
+        for cell, after in zip(cells, [*cells[1:], None], strict=True):
+            attrs, closed = cell.groups()
+            repeats = _ODS_COLUMNS_REPEATED.search(attrs)
+            count = int(repeats.group(1)) if repeats else 1
+            written = position  # an empty run is written out once another cell follows it
+            position = min(position + count, _ODS_MAX_COLUMNS)
+            if not closed or b"value" in attrs or b"formula" in attrs:
+                filled = written = position
+                end = after.start() if after is not None else len(content)
+                text += min(count, _ODS_MAX_COLUMNS) * (end - cell.start())
+        return written, filled, text
+
+
+# XLS (BIFF in an OLE compound file) ------------------------------------------------------
+#
+# calamine reads every sheet of an XLS file when it opens it, each into a grid as for XLSX,
+# after setting aside room for the cells its DIMENSIONS record states (a few bytes can state
+# billions). The check walks the records calamine reads.
+
+_CFB_END = 0xFFFFFFFE
+_XLS_CELLS = {0x0203, 0x0204, 0x00D6, 0x0205, 0x027E, 0x00FD, 0x0006}  # row, column first
+_XLS_STREAMS = ("Workbook", "Book", "WORKBOOK", "BOOK")
+
+
+class _Compound:
+    """Just enough of an OLE compound file to read one stream, as calamine does."""
+
+    def __init__(self, data: bytes) -> None:
+        if len(data) < 512:
+            raise ValueError("short header")
+        self.data = data
+        shift, mini_shift = struct.unpack_from("<HH", data, 0x1E)
+        if shift not in (9, 12) or mini_shift != 6:
+            raise ValueError("sector size")
+        self.size = 1 << shift
+        self.sectors = (len(data) - 512) // self.size + 1
+        (fat_count, directory, _, cutoff, mini_fat, mini_count, difat, difat_count) = (
+            struct.unpack_from("<L L L L L L L L", data, 0x2C)
+        )
+        self.cutoff = cutoff
+        ids = list(struct.unpack_from("<109L", data, 0x4C))
+        per = self.size // 4
+        for _ in range(min(difat_count, self.sectors)):
+            if difat >= self.sectors:
+                break
+            entries = struct.unpack_from(f"<{per}L", self.sector(difat))
+            ids.extend(entries[:-1])
+            difat = entries[-1]
+        fat: list[int] = []
+        for sector in ids[: min(fat_count, self.sectors)]:
+            if sector < self.sectors:
+                fat.extend(struct.unpack_from(f"<{per}L", self.sector(sector)))
+        self.fat = fat
+        self.entries: list[tuple[str, int, int]] = []
+        raw = self.chain(directory, self.fat, self.size, self.sector)
+        for at in range(0, len(raw) - 127, 128):
+            length = min(struct.unpack_from("<H", raw, at + 64)[0], 64)
+            name = raw[at : at + max(length - 2, 0)].decode("utf-16-le", "replace")
+            start, size = struct.unpack_from("<LL", raw, at + 116)
+            self.entries.append((name, start, size))
+        mini = self.chain(mini_fat, self.fat, self.size, self.sector)
+        self.mini_fat = [entry for (entry,) in struct.iter_unpack("<L", mini)][: mini_count * per]
+        root = self.entries[0] if self.entries else ("", _CFB_END, 0)
+        self.mini_stream = self.chain(root[1], self.fat, self.size, self.sector)[: root[2]]
+
+    def sector(self, number: int) -> bytes:
+        start = 512 + number * self.size
+        return self.data[start : start + self.size]
+
+    def mini_sector(self, number: int) -> bytes:
+        return self.mini_stream[number * 64 : number * 64 + 64]
+
+    @staticmethod
+    def chain(start: int, fat: list[int], size: int, read: Callable[[int], bytes]) -> bytes:
+        """The sectors of a chain, joined; a chain that loops is cut."""
+        parts = []
+        for _ in range(len(fat) + 1):
+            if start >= len(fat):  # includes the end and free marks
+                break
+            parts.append(read(start))
+            start = fat[start]
+        return b"".join(parts)
+
+    def stream(self, name: str) -> bytes | None:
+        for entry, start, size in self.entries:
+            if entry == name:
+                if size < self.cutoff:
+                    return self.chain(start, self.mini_fat, 64, self.mini_sector)[:size]
+                return self.chain(start, self.fat, self.size, self.sector)[:size]
+        return None
+
+
+def _xls_records(stream: bytes, at: int) -> Iterator[tuple[int, int, int]]:
+    """(type, start of data, end of data) of the records from ``at``, as calamine cuts them."""
+    end = len(stream)
+    while at + 4 <= end:
+        kind, length = struct.unpack_from("<HH", stream, at)
+        if at + 4 + length > end:
+            return
+        yield kind, at + 4, at + 4 + length
+        at += 4 + length
+
+
+def _sst_lengths(
+    stream: bytes, first: int, last: int, continues: list[tuple[int, int]]
+) -> list[int]:
+    """Characters of each string of an SST record and its CONTINUE records."""
+    segments = [(first + 8, last), *continues]
+    lengths: list[int] = []
+    index, at = 0, segments[0][0]
+
+    def skip(count: int) -> None:
+        nonlocal index, at
+        while count > 0 and index < len(segments):
+            step = min(count, segments[index][1] - at)
+            at += step
+            count -= step
+            if at >= segments[index][1]:
+                index += 1
+                at = segments[index][0] if index < len(segments) else at
+
+    while index < len(segments):
+        if at >= segments[index][1]:
+            index += 1
+            if index < len(segments):
+                at = segments[index][0]
+            continue
+        if at + 3 > segments[index][1]:
+            break
+        count, flags = struct.unpack_from("<HB", stream, at)
+        at += 3
+        runs = extra = 0
+        if flags & 0x8:
+            (runs,) = struct.unpack_from("<H", stream, at)
+            at += 2
+        if flags & 0x4:
+            (extra,) = struct.unpack_from("<L", stream, at)
+            at += 4
+        lengths.append(count)
+        width = 2 if flags & 0x1 else 1
+        left = count
+        while left > 0 and index < len(segments):
+            fit = min(left, (segments[index][1] - at) // width)
+            at += fit * width
+            left -= fit
+            if left > 0:
+                index += 1
+                if index >= len(segments):
+                    break
+                at = segments[index][0]
+                width = 2 if stream[at] & 0x1 else 1
+                at += 1
+        skip(runs * 4 + extra)
+    return lengths
+
+
+def _check_xls(path: Path) -> None:
+    """Refuse an XLS file whose sheets calamine would build into grids over the limits."""
+    try:
+        compound = _Compound(path.read_bytes())
+        stream = next((s for n in _XLS_STREAMS if (s := compound.stream(n)) is not None), None)
+    except (OSError, ValueError, struct.error, IndexError):
+        return  # not a compound file calamine can read either: it says what is wrong
+    if stream is None:
+        return  # not a workbook (a Word file, an encrypted XLSX): calamine says so
+
+    def refuse(what: str) -> SourceReadError:
+        return SourceReadError(path, f"{what}; {_RESAVE}")
+
+    sheets: list[int] = []
+    lengths: list[int] = []
+    pending_sst: tuple[int, int] | None = None
+    continues: list[tuple[int, int]] = []
+    for kind, start, end in _xls_records(stream, 0):
+        if pending_sst is not None and kind != 0x003C:
+            lengths = _sst_lengths(stream, *pending_sst, continues)
+            pending_sst = None
+        if kind == 0x0085 and end - start >= 4:  # BoundSheet8: where the sheet's records are
+            sheets.append(struct.unpack_from("<L", stream, start)[0])
+        elif kind == 0x00FC:  # SST: the shared strings
+            pending_sst, continues = (start, end), []
+        elif kind == 0x003C and pending_sst is not None:
+            continues.append((start, end))
+        elif kind == 0x000A:
+            break
+    if pending_sst is not None:
+        lengths = _sst_lengths(stream, *pending_sst, continues)
+    grids = copies = 0
+    for position in sheets:
+        if position >= len(stream):
+            continue
+        low_row = low_col = 1 << 32
+        high_row = high_col = -1
+        depth, seen = 0, False
+        for kind, start, end in _xls_records(stream, position):
+            if depth:
+                depth += 1 if kind == 0x0809 else -1 if kind == 0x000A else 0
+                continue
+            if kind == 0x0809:
+                depth, seen = (1, seen) if seen else (0, True)
+                continue
+            if kind == 0x000A:
+                break
+            size = end - start
+            if kind == 0x0200 and size in (10, 14):  # Dimensions: calamine sets aside room
+                if size == 14:
+                    first, last, c_first, c_last = struct.unpack_from("<LLHH", stream, start)
+                else:
+                    first, last, c_first, c_last = struct.unpack_from("<HHHH", stream, start)
+                if c_first > 0xFF or c_last < c_first:
+                    c_first = 0
+                if last >= 1 and c_last >= 1:
+                    rows = (last - 1 - first + 1) % (1 << 32)
+                    columns = (c_last - 1 - c_first + 1) % (1 << 32)
+                    if rows * columns > _SHEET_CELLS_LIMIT:
+                        raise refuse(
+                            f"a sheet says it spans {rows:,} rows and {columns:,} columns, "
+                            f"more than {_SHEET_CELLS_LIMIT:,} cells in all"
+                        )
+            elif kind in _XLS_CELLS or kind == 0x00BD:
+                if size < 6:
+                    continue
+                row, col = struct.unpack_from("<HH", stream, start)
+                last_col = col
+                if kind == 0x00BD:
+                    (last_col,) = struct.unpack_from("<H", stream, end - 2)
+                elif kind == 0x00FD and size >= 10:
+                    (index,) = struct.unpack_from("<L", stream, start + 6)
+                    if index < len(lengths):
+                        copies += 3 * lengths[index]
+                low_row, high_row = min(low_row, row), max(high_row, row)
+                low_col, high_col = min(low_col, col), max(high_col, col, last_col)
+        if high_row >= 0:
+            grids += (high_row - low_row + 1) * (high_col - low_col + 1)
+        if grids > _SHEET_CELLS_LIMIT:
+            raise refuse(
+                f"its sheets have cells over grids of more than {_SHEET_CELLS_LIMIT:,} cells "
+                "(is something far below or to the right of a list? Ctrl+End in Excel goes "
+                "to the last cell)"
+            )
+        budget = max(_STRING_COPY_FLOOR, _STRING_COPY_PER_CELL * grids)
+        if copies > budget:
+            raise refuse(f"its sheets repeat shared strings into more than {budget:,} bytes")
+
+
+def _zip_directory_size(f: BinaryIO) -> int:
+    """Bytes of a ZIP's table of contents, from its end record (0 if there is none)."""
+    f.seek(0, io.SEEK_END)
+    size = f.tell()
+    f.seek(max(0, size - 65536 - _EOCD.size))
+    tail = f.read()
+    at = tail.rfind(b"PK\x05\x06")
+    if at < 0 or at + _EOCD.size > len(tail):
+        return 0
+    directory: int = _EOCD.unpack_from(tail, at)[5]
+    if directory == 0xFFFFFFFF and at >= _EOCD64_LOCATOR.size:
+        locator = _EOCD64_LOCATOR.unpack_from(tail, at - _EOCD64_LOCATOR.size)
+        if locator[0] == b"PK\x06\x07":
+            f.seek(locator[2])
+            record = f.read(_EOCD64.size)
+            if len(record) == _EOCD64.size and record.startswith(b"PK\x06\x06"):
+                directory = _EOCD64.unpack(record)[8]
+    return directory
 
 
 # --------------------------------------------------------------------------- table
@@ -598,9 +1459,7 @@ class Table:
         self._workbook: python_calamine.CalamineWorkbook | None = None
         self._lines: _Lines | None = None
         self._reader: Any = None  # a csv reader (its type is private to _csv)
-        self._mark = 0  # reader.line_num after the last whole record
-        self._base = 0  # lines taken before the current reader started
-        self._records: Iterator[list[str]] | None = None
+        self._records: Iterator[list[str] | str] | None = None
         self._early: list[Row] = []  # rows read while looking past a title row
         self._number = 0  # records after the header read so far
         self._started = False
@@ -644,7 +1503,8 @@ class Table:
         """Next record's stripped cells, a problem text, or None at the end."""
         if self._records is not None:
             return next(self._records, None)
-        assert self._lines is not None
+        lines = self._lines
+        assert lines is not None
         if self._reader is None:
             self._new_reader()
         reader = self._reader
@@ -652,34 +1512,61 @@ class Table:
             record = next(reader)
         except StopIteration:
             return None
-        except _BadLine as e:
+        except (_BadLine, _Runaway, csv.Error) as e:
             self._reader = None
-            return e.problem.describe(reader.line_num - self._mark)
-        except csv.Error as e:
-            self._reader = None
-            return self._csv_problem(e, reader.line_num - self._mark - 1)
-        self._mark = reader.line_num
+            return self._broken(lines, reader.line_num, e)
+        end = reader.line_num
+        if end > lines.mark + 1:
+            problem = lines.runaway(lines.base + lines.mark, lines.base + end)
+            if problem is not None:
+                self._reader = None
+                lines.rewind(lines.base + lines.mark + 1)
+                return problem
+        lines.mark = end
         return list(map(str.strip, record))
 
     def _new_reader(self) -> None:
-        assert self._lines is not None and self.delimiter is not None
+        lines = self._lines
+        assert lines is not None and self.delimiter is not None
         csv.field_size_limit(FIELD_LIMIT)  # process-wide; reset in case someone changed it
-        self._base = self._lines.consumed()
-        self._reader = csv.reader(
-            chain.from_iterable(self._lines.pieces()), delimiter=self.delimiter
-        )
-        self._mark = 0
+        lines.base = lines.consumed()
+        lines.mark = 0
+        self._reader = csv.reader(chain.from_iterable(lines.pieces()), delimiter=self.delimiter)
 
-    def _csv_problem(self, error: csv.Error, line_in_row: int) -> str:
+    def _broken(self, lines: _Lines, line_num: int, error: Exception) -> str:
+        """The problem text for a record the csv reader stopped at; rewinds past its start.
+
+        line_num is the reader's after the error: the lines it took, the record's included.
+        A record that had taken more than its first line is read again from its second, so
+        that a stray quote costs its own row only.
+        """
+        taken = line_num - lines.mark  # lines of the record the reader took
+        start = lines.base + lines.mark
+        if isinstance(error, _BadLine):
+            problem = error.problem.describe(taken)
+            if taken > 0:
+                lines.rewind(start + 1, error.problem)
+            return problem
+        if isinstance(error, _Runaway):
+            lines.rewind(start + 1)
+            return error.problem
+        if taken > 1:
+            lines.rewind(start + 1)
+            if "field larger than field limit" in str(error):
+                return f"a quoted cell runs on for more than {FIELD_LIMIT} characters" + _STRAY
+            return f"the row cannot be parsed as CSV (at line {taken} of the row)"
+        return self._csv_problem(error)
+
+    def _csv_problem(self, error: Exception) -> str:
+        """The problem text for a one-line record the csv reader could not parse."""
         if "field larger than field limit" in str(error):
             column = None
-            line = self._lines.current_line() if self._lines and line_in_row == 0 else None
+            line = self._lines.current_line() if self._lines else None
             if line is not None and self.delimiter:
                 column = _column_over_limit(line, self.delimiter)
             cell = f"cell in column {column}" if column else "a cell"
             return f"{cell} is longer than {FIELD_LIMIT} characters"
-        where = "" if line_in_row == 0 else f" (at line {line_in_row + 1} of the row)"
-        return "the row cannot be parsed as CSV" + where
+        return "the row cannot be parsed as CSV"
 
     def _find_header(self) -> None:
         """Read up to the header; title rows above it (one cell, wider rows below) are skipped."""
@@ -731,38 +1618,47 @@ class Table:
         strip = str.strip
         new = tuple.__new__
         reader = self._reader
-        mark = self._mark
-        base = self._base
+        base, mark = lines.base, lines.mark
         try:
             while True:
                 if reader is None:
                     csv.field_size_limit(FIELD_LIMIT)
-                    base = lines.consumed()
+                    base = lines.base = lines.consumed()
+                    mark = lines.mark = 0
                     reader = csv.reader(chain.from_iterable(lines.pieces()), delimiter=delimiter)
-                    mark = 0
+                problem = None
                 try:
                     for cells in reader:
                         number += 1
-                        # A record over several lines holds a quoted line break, which may
-                        # begin or end a cell even in a chunk with no other whitespace.
-                        if base + mark < lines.dirty_end or reader.line_num > mark + 1:
+                        end = reader.line_num
+                        if end > mark + 1:
+                            # A record over several lines holds a quoted line break, which may
+                            # begin or end a cell even in a chunk with no other whitespace.
+                            problem = lines.runaway(base + mark, base + end)
+                            if problem is not None:
+                                break
                             cells = list(map(strip, cells))
-                        mark = reader.line_num
+                        elif base + mark < lines.dirty_end:
+                            cells = list(map(strip, cells))
+                        # Published for pieces(), which checks the record being read.
+                        lines.mark = mark = end
                         if not any(cells):
                             blank += 1
                             continue
                         if len(cells) != width:
                             _fit(cells, width)
                         yield new(Row, (number, cells, None))
-                    return
-                except _BadLine as e:
-                    problem = e.problem.describe(reader.line_num - mark)
-                except csv.Error as e:
-                    # The rest of the failing line is gone; a new reader goes on from the
-                    # next line, so one broken record costs one problem row.
-                    problem = self._csv_problem(e, reader.line_num - mark - 1)
+                    else:
+                        return
+                    # The record ended, but after taking in too much: read again from the
+                    # line after its first.
+                    lines.rewind(base + mark + 1)
+                except (_BadLine, _Runaway, csv.Error) as e:
+                    # A new reader goes on from the next line (or the one after the broken
+                    # record's first), so one broken record costs one problem row.
+                    number += 1
+                    problem = self._broken(lines, reader.line_num, e)
                 reader = None
-                number += 1
                 yield Row(number, None, problem)
         finally:
             self.blank_rows += blank
@@ -775,6 +1671,9 @@ class Table:
         try:
             for cells in self._records:
                 number += 1
+                if isinstance(cells, str):
+                    yield Row(number, None, cells)
+                    continue
                 if not any(cells):
                     blank += 1
                     continue
@@ -852,12 +1751,28 @@ def _open_text(path: Path, f: BinaryIO, head: bytes) -> Table:
 
 
 def _open_workbook(path: Path, zipped: bool) -> Table:
-    fmt = "xls"
-    if zipped:
+    if not zipped:
+        _check_xls(path)
+        return _load_workbook(path, "xls", None)
+    try:
+        with open(path, "rb") as f:
+            directory = _zip_directory_size(f)
+    except OSError as e:
+        raise SourceReadError(path, f"reading failed ({e.strerror})") from None
+    if directory > _ZIP_DIRECTORY_LIMIT:
+        raise SourceReadError(
+            path,
+            f"the archive's list of parts takes {directory:,} bytes (at most "
+            f"{_ZIP_DIRECTORY_LIMIT:,}); {_DAMAGED}",
+        )
+    try:
+        archive = zipfile.ZipFile(path)
+    except Exception as e:
+        raise _corrupt(path, e, "xlsx") from None
+    with archive:
         try:
-            with zipfile.ZipFile(path) as archive:
-                names = set(archive.namelist())
-                mimetype = archive.read("mimetype")[:80] if "mimetype" in names else b""
+            names = set(archive.namelist())
+            mimetype = archive.read("mimetype")[:80] if "mimetype" in names else b""
         except Exception as e:
             raise _corrupt(path, e, "xlsx") from None
         if "xl/workbook.xml" in names:
@@ -872,6 +1787,12 @@ def _open_workbook(path: Path, zipped: bool) -> Table:
                 "this is a ZIP archive but not a spreadsheet (no workbook inside); "
                 "save the list as XLSX or CSV",
             )
+        guard = _WorkbookGuard(path, archive, fmt)
+        guard.check_archive()
+        return _load_workbook(path, fmt, guard)
+
+
+def _load_workbook(path: Path, fmt: str, guard: _WorkbookGuard | None) -> Table:
     try:
         # from_path goes by the extension and fails on an XLSX named .xls, which is common;
         # from_filelike looks at the content.
@@ -882,13 +1803,18 @@ def _open_workbook(path: Path, zipped: bool) -> Table:
             raise
         raise _corrupt(path, e, fmt) from None
     try:
-        return _first_sheet_table(path, fmt, workbook)
+        return _first_sheet_table(path, fmt, workbook, guard)
     except BaseException:
         workbook.close()
         raise
 
 
-def _first_sheet_table(path: Path, fmt: str, workbook: python_calamine.CalamineWorkbook) -> Table:
+def _first_sheet_table(
+    path: Path,
+    fmt: str,
+    workbook: python_calamine.CalamineWorkbook,
+    guard: _WorkbookGuard | None,
+) -> Table:
     worksheet = python_calamine.SheetTypeEnum.WorkSheet
     visible = python_calamine.SheetVisibleEnum.Visible
     try:
@@ -900,6 +1826,8 @@ def _first_sheet_table(path: Path, fmt: str, workbook: python_calamine.CalamineW
     # Hidden sheets often hold the lists behind drop-downs; the data is on a visible one.
     sheets.sort(key=lambda m: m.visible != visible)
     for meta in sheets:
+        if guard is not None and fmt == "xlsx":
+            guard.check_sheet(meta.name)  # calamine builds the whole sheet in memory
         try:
             sheet = workbook.get_sheet_by_name(meta.name)
         except BaseException as e:

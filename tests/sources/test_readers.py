@@ -321,10 +321,17 @@ def test_nul_byte_in_a_row(tmp_path: Path) -> None:
 def test_bad_line_inside_quoted_cell_names_the_line(tmp_path: Path) -> None:
     path = tmp_path / "a.csv"
     path.write_bytes(
-        '姓名,备注\r\n张三,"第一行\r\n'.encode() + b"\xff\r\n" + '第三行"\r\n'.encode()
+        '姓名,备注\r\n张三,"第一行\r\n'.encode() + b"\xff\r\n" + '第三行"\r\n李四,无\r\n'.encode()
     )
     _, rows = read(path)
-    assert rows[0] == Row(1, None, "undecodable bytes at byte 1 of line 2 of the row")
+    # The broken record costs its first line; reading goes on from its second line, so the
+    # damaged line is a problem row of its own and no line is lost or read twice.
+    assert rows == [
+        Row(1, None, "undecodable bytes at byte 1 of line 2 of the row"),
+        Row(2, None, "undecodable bytes at byte 1 of the row"),
+        Row(3, ['第三行"', ""], None),
+        Row(4, ["李四", "无"], None),
+    ]
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "gb18030"])
@@ -374,6 +381,100 @@ def test_overlong_line_is_skipped(monkeypatch: pytest.MonkeyPatch, tmp_path: Pat
     _, rows = read(path)
     assert rows[1] == Row(2, None, "the row is longer than 5000 bytes")
     assert rows[2:] == numbered(DRIVERS[1:], 3)
+
+
+# -------------------------------------------------------------- broken quoting
+
+
+def drivers_text(count: int) -> list[str]:
+    return ["姓名,身份证号,手机号"] + [
+        f"司机{i},{110101199000000000 + i},1380000{i:04d}" for i in range(count)
+    ]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    count=st.integers(1, 400),
+    data=st.data(),
+    block=st.sampled_from([64, 700, 4096, 1 << 20]),
+    encoding=st.sampled_from(["utf-8", "gb18030", "utf-16"]),
+)
+def test_a_stray_quote_costs_its_own_row_only(
+    count: int, data: st.DataObject, block: int, encoding: str
+) -> None:
+    # Chunk ends fall anywhere in the runaway cell; it may run to the end of the file.
+    lines = drivers_text(count)
+    at = data.draw(st.integers(1, count), label="line")
+    field = data.draw(st.integers(0, 2), label="field")
+    cells = lines[at].split(",")
+    cells[field] = '"' + cells[field]
+    lines[at] = ",".join(cells)
+    ending = data.draw(st.sampled_from(["\n", "\r\n", ""]), label="last line end")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "a.csv"
+        path.write_bytes(("\r\n".join(lines) + ending).encode(encoding))
+        with mock.patch.object(readers, "_BLOCK", block):
+            _, rows = read(path)
+    expected = [Row(i, line.split(","), None) for i, line in enumerate(lines[1:], 1) if i != at]
+    assert [r for r in rows if r.problem is None] == expected
+    [broken] = [r for r in rows if r.problem is not None]
+    assert broken.number == at and "stray" in broken.problem
+    assert_private(broken.problem, [f"司机{at - 1}"])
+
+
+@pytest.mark.parametrize("block", [64, 4096, 1 << 20])
+def test_a_stray_quote_meeting_a_quoted_cell_below(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, block: int
+) -> None:
+    # The stray quote pairs with the quote opening a cell 60 rows down; the quote closing
+    # that cell is then in the middle of a cell: not how any CSV writer writes.
+    monkeypatch.setattr(readers, "_BLOCK", block)
+    lines = drivers_text(100)
+    lines[5] = '"' + lines[5]
+    name, rest = lines[65].split(",", 1)
+    lines[65] = f'"{name}",{rest}'
+    path = tmp_path / "a.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _, rows = read(path)
+    assert [r.number for r in rows if r.problem] == [5]
+    assert "closes in the middle of a cell" in (rows[4].problem or "")
+    expected = [
+        Row(i, line.replace('"', "").split(","), None) for i, line in enumerate(lines[1:], 1)
+    ]
+    assert [r for r in rows if r.problem is None] == expected[:4] + expected[5:]
+
+
+def test_cells_of_many_lines_holding_the_delimiter(tmp_path: Path) -> None:
+    # What a CSV writer writes is read back exactly, however many lines its cells run over.
+    people = [["张三", ",\r" * 100 + "x", "a,b\n" * 400 + "c"], ["李四", '"', '",\n"' * 300]]
+    path = write_csv(tmp_path / "a.csv", [["姓名", "备注", "说明"], *people])
+    assert read(path)[1] == numbered(people)
+
+
+def test_a_quoted_cell_within_the_bounds_is_one_cell(tmp_path: Path) -> None:
+    # Lines that look like rows, and 60,000 characters over 2,000 lines: still a cell.
+    rows_like = "\n".join(f"{i},{i}" for i in range(500))
+    prose = "\n".join("说明" * 15 for _ in range(2000))
+    people = [["张三", "110101199003071234", rows_like], ["李四", "31010419851231002X", prose]]
+    path = write_csv(tmp_path / "a.csv", [["姓名", "身份证号", "备注"], *people])
+    assert read(path)[1] == numbered(people)
+
+
+def test_a_one_column_file_counts_every_line(tmp_path: Path) -> None:
+    ids = [f"{110101199000000000 + i}" for i in range(120)]
+    lines = ["身份证号", *ids]
+    lines[3] = '"' + lines[3]
+    path = tmp_path / "a.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _, rows = read(path)
+    assert [r.number for r in rows if r.problem] == [3]
+    assert [r.cells for r in rows if r.cells] == [[i] for n, i in enumerate(ids, 1) if n != 3]
+
+
+def test_a_stray_quote_in_the_header(tmp_path: Path) -> None:
+    path = tmp_path / "a.csv"
+    path.write_text('"姓名,身份证号\n张三,110101199003071234\n', encoding="utf-8")
+    assert "header row cannot be read: a quoted cell" in read_error(path)
 
 
 def test_other_single_byte_encoding_is_guessed(tmp_path: Path) -> None:
@@ -451,11 +552,22 @@ def test_xlsx_from_openpyxl(tmp_path: Path) -> None:
     assert table.blank_rows == 1
 
 
-def write_xls(path: Path, rows: list[list[str | float | None]]) -> Path:
-    """A minimal BIFF8 workbook in an OLE container, as Excel 97-2003 saves."""
+def xls_record(kind: int, data: bytes = b"") -> bytes:
+    return struct.pack("<HH", kind, len(data)) + data
 
-    def record(kind: int, data: bytes = b"") -> bytes:
-        return struct.pack("<HH", kind, len(data)) + data
+
+def write_xls(
+    path: Path,
+    rows: list[list[str | float | None]],
+    sheet_records: bytes = b"",
+    global_records: bytes = b"",
+) -> Path:
+    """A minimal BIFF8 workbook in an OLE container, as Excel 97-2003 saves.
+
+    sheet_records go after the sheet's BOF, before its cells; global_records before the
+    globals' EOF. The container has as many FAT sectors as the stream needs (up to 109).
+    """
+    record = xls_record
 
     def bof(kind: int) -> bytes:
         return record(0x0809, struct.pack("<HHHHII", 0x0600, kind, 0x0DBB, 0x07CC, 0, 6))
@@ -464,10 +576,15 @@ def write_xls(path: Path, rows: list[list[str | float | None]]) -> Path:
 
     def workbook_globals(sheet_offset: int) -> bytes:
         sheet = struct.pack("<IBBBB", sheet_offset, 0, 0, len(name), 1) + name.encode("utf-16-le")
-        return bof(0x0005) + record(0x0042, struct.pack("<H", 1200)) + record(0x0085, sheet)
+        return (
+            bof(0x0005)
+            + record(0x0042, struct.pack("<H", 1200))
+            + record(0x0085, sheet)
+            + global_records
+        )
 
     head = workbook_globals(0) + record(0x000A)
-    body = bof(0x0010)
+    body = bof(0x0010) + sheet_records
     for r, row in enumerate(rows):
         for c, value in enumerate(row):
             if isinstance(value, str):
@@ -478,16 +595,22 @@ def write_xls(path: Path, rows: list[list[str | float | None]]) -> Path:
     stream = workbook_globals(len(head)) + record(0x000A) + body + record(0x000A)
     stream = stream.ljust(4096, b"\0")  # at the mini-stream cutoff: plain sectors only
     sectors = (len(stream) + 511) // 512
+    fats = 1
+    while fats * 128 < fats + 1 + sectors:
+        fats += 1
+    assert fats <= 109
     end, free, nothing = 0xFFFFFFFE, 0xFFFFFFFF, 0xFFFFFFFF
-    fat = [0xFFFFFFFD, end, *range(3, 2 + sectors), end]
-    fat += [free] * (128 - len(fat))
+    # Sectors: the FAT's, then the directory's, then the stream's.
+    first = fats + 1
+    fat = [0xFFFFFFFD] * fats + [end, *range(first + 1, first + sectors), end]
+    fat += [free] * (fats * 128 - len(fat))
     header = (
         b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
         + bytes(16)
         + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6)
         + bytes(6)
-        + struct.pack("<9I", 0, 1, 1, 0, 4096, end, 0, end, 0)
-        + struct.pack("<109I", 0, *[free] * 108)
+        + struct.pack("<9I", 0, fats, fats, 0, 4096, end, 0, end, 0)
+        + struct.pack("<109I", *range(fats), *[free] * (109 - fats))
     )
 
     def entry(entry_name: str, kind: int, child: int, start: int, size: int) -> bytes:
@@ -502,11 +625,11 @@ def write_xls(path: Path, rows: list[list[str | float | None]]) -> Path:
 
     directory = (
         entry("Root Entry", 5, 1, end, 0)
-        + entry("Workbook", 2, nothing, 2, len(stream))
+        + entry("Workbook", 2, nothing, first, len(stream))
         + entry("", 0, nothing, 0, 0) * 2
     )
     path.write_bytes(
-        header + struct.pack("<128I", *fat) + directory + stream.ljust(sectors * 512, b"\0")
+        header + struct.pack(f"<{len(fat)}I", *fat) + directory + stream.ljust(sectors * 512, b"\0")
     )
     return path
 
