@@ -121,11 +121,13 @@ class _CliProgress:
         self.bars.add_task(f"reading {files} files in {processes} processes", total=None)
 
     def staged(self, results: Sequence[StageResult]) -> None:
+        from chelun.sources.readers import shown_path
+
         for result in results:
             note = "unchanged, skipped" if result.skipped else f"{result.rows:,} rows"
             err.print(f"{result.source}: {result.profile} profile, {note}", highlight=False)
             if not result.skipped and result.rows == 0:
-                warn(f"{result.source}: {result.path} has headers but no rows")
+                warn(f"{result.source}: {shown_path(result.path)} has headers but no rows")
             if result.mostly_foreign:
                 warn(
                     f"{result.source}: {result.foreign_ids:,} of its {result.valid_ids:,} valid "

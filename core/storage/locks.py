@@ -113,8 +113,12 @@ def run_lock(database: Database, name: str, holder: str) -> Iterator[None]:
                 )
         return
     with database.engine.connect() as session:
+        # Advisory locks belong to the whole database: two chelun deployments in two schemas
+        # of one database keep apart by the schema's name in the key.
+        schema = session.execute(text("SELECT current_schema()")).scalar_one()
+        key = _advisory_key(f"{schema}:{name}")
         taken = session.execute(
-            text("SELECT pg_try_advisory_lock(:key)"), {"key": _advisory_key(name)}
+            text("SELECT pg_try_advisory_lock(:key)"), {"key": key}
         ).scalar_one()
         session.commit()
         if not taken:
@@ -129,7 +133,7 @@ def run_lock(database: Database, name: str, holder: str) -> Iterator[None]:
                 connection.execute(
                     delete(RunLock).where(RunLock.name == name, RunLock.pid == mine.pid)
                 )
-            session.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": _advisory_key(name)})
+            session.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
             session.commit()
 
 
