@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from chelun import hookimpl
+from chelun.capabilities import default_plugins
 from chelun.cli import app
 from chelun.plugin_manager import (
     PluginError,
@@ -35,6 +36,9 @@ from chelun.roster.profiles import BUILT_IN_PROFILES
 from chelun.settings import Settings
 
 DEFAULTS_NAME = "chelun.roster.defaults"
+#: Core's default plugins, one per capability, in the order managers hold them.
+CORE_ORDER = [name for name, _ in default_plugins()]
+CORE = set(CORE_ORDER)
 PILOT = {"jiangsu": "32", "sichuan": "51", "guizhou": "52", "gansu": "62"}
 GANSU_PROFILE = SourceProfile(
     name="gansu-freight", columns={"name": ("姓名",)}, description="Gansu freight platform"
@@ -132,8 +136,8 @@ def test_plugin_class_instance_with_string_provinces(settings: Settings) -> None
 def test_in_repo_province_plugins_only_in_their_province(settings: Settings) -> None:
     host = PluginHost(settings, entry_points=False)
     for name, code in PILOT.items():
-        assert names_in(host.manager(code)) == {DEFAULTS_NAME, name}
-    assert names_in(host.manager("11")) == {DEFAULTS_NAME}
+        assert names_in(host.manager(code)) == {*CORE, name}
+    assert names_in(host.manager("11")) == CORE
 
 
 def test_in_repo_plugins_are_entry_points_of_chelun(settings: Settings) -> None:
@@ -147,8 +151,8 @@ def test_in_repo_plugins_are_entry_points_of_chelun(settings: Settings) -> None:
     assert declared == {name: f"chelun.plugins.{name}" for name in PILOT}
     infos = PluginHost(settings, entry_points=False).describe()
     # Core's defaults first, then the entry points in the order of their names.
-    assert [info.name for info in infos] == [DEFAULTS_NAME, *sorted(PILOT)]
-    for info in infos[1:]:
+    assert [info.name for info in infos] == [*CORE_ORDER, *sorted(PILOT)]
+    for info in infos[len(CORE_ORDER) :]:
         assert info.origin == f"entry point chelun.plugins.{info.name}"
         assert info.version == importlib.metadata.version("chelun")
         assert info.provinces == (PILOT[info.name],)
@@ -159,28 +163,28 @@ def test_allow_list_loads_only_named_plugins(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     host = PluginHost(Settings(load_plugins="gansu"), entry_points=False)
-    assert names_in(host.manager("62")) == {DEFAULTS_NAME, "gansu"}
+    assert names_in(host.manager("62")) == {*CORE, "gansu"}
     for code in ("32", "51", "52"):
-        assert names_in(host.manager(code)) == {DEFAULTS_NAME}
-    assert [info.name for info in host.describe()] == [DEFAULTS_NAME, "gansu"]
+        assert names_in(host.manager(code)) == CORE
+    assert [info.name for info in host.describe()] == [*CORE_ORDER, "gansu"]
 
 
 def test_allow_list_from_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("CHELUN_LOAD_PLUGINS", " sichuan , guizhou ")
     host = PluginHost(Settings(), entry_points=False)
-    assert [info.name for info in host.describe()] == [DEFAULTS_NAME, "guizhou", "sichuan"]
+    assert [info.name for info in host.describe()] == [*CORE_ORDER, "guizhou", "sichuan"]
 
 
 def test_block_list_removes_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     host = PluginHost(Settings(block_plugins="jiangsu"), entry_points=False)
-    assert names_in(host.manager("32")) == {DEFAULTS_NAME}
-    assert names_in(host.manager("62")) == {DEFAULTS_NAME, "gansu"}
+    assert names_in(host.manager("32")) == CORE
+    assert names_in(host.manager("62")) == {*CORE, "gansu"}
     assert "jiangsu" not in {info.name for info in host.describe()}
 
     both = PluginHost(Settings(block_plugins="jiangsu, gansu"), entry_points=False)
-    assert [info.name for info in both.describe()] == [DEFAULTS_NAME, "guizhou", "sichuan"]
+    assert [info.name for info in both.describe()] == [*CORE_ORDER, "guizhou", "sichuan"]
 
 
 @pytest.fixture
@@ -191,8 +195,8 @@ def bare(settings: Settings) -> Settings:
 
 def test_empty_allow_list_loads_only_core(bare: Settings) -> None:
     host = PluginHost(bare, entry_points=False)
-    assert [info.name for info in host.describe()] == [DEFAULTS_NAME]
-    assert names_in(host.manager("32")) == {DEFAULTS_NAME}
+    assert [info.name for info in host.describe()] == CORE_ORDER
+    assert names_in(host.manager("32")) == CORE
 
 
 # --- validation and hook errors -------------------------------------------------------------------
@@ -209,7 +213,7 @@ def assert_pilot_intact(host: PluginHost) -> None:
     other province's."""
     for name, code in PILOT.items():
         held = names_in(host.manager(code))
-        assert {DEFAULTS_NAME, name} <= held and held.isdisjoint(set(PILOT) - {name})
+        assert {*CORE, name} <= held and held.isdisjoint(set(PILOT) - {name})
 
 
 @pytest.mark.parametrize(
@@ -278,7 +282,7 @@ def test_unknown_hook_drops_only_the_offending_plugin(
     extra = [("good", good), ("typo-plugin", typo), ("neutral", plugin_module("n", None))]
     host = PluginHost(settings, extra=extra, entry_points=False)
     pm = host.manager("62")  # builds: check_pending no longer stops the province
-    assert names_in(pm) == {DEFAULTS_NAME, "gansu", "good", "neutral"}
+    assert names_in(pm) == {*CORE, "gansu", "good", "neutral"}
     assert "gansu-freight" in profiles_of(pm)
     assert_pilot_intact(host)
     failure = failure_of(host, "typo-plugin")
@@ -329,7 +333,7 @@ def test_hook_wrappers_are_refused(settings: Settings, marker: dict[str, bool]) 
     host = PluginHost(settings, extra=[("wrapping", Wrapping())], entry_points=False)
     pm = host.manager("32")
     assert not pm.has_plugin("wrapping")  # it used to register, and never run
-    assert names_in(pm) == {DEFAULTS_NAME, "jiangsu"}
+    assert names_in(pm) == {*CORE, "jiangsu"}
     decide(pm, "chelun_assign_branch", driver=DRIVER, branches=BRANCHES)
     assert calls == []
     reason = failure_of(host, "wrapping").reason
@@ -664,14 +668,14 @@ def test_entry_points_register_in_the_order_of_their_names(site: Callable[..., N
     site("b", "chelun_ep_bravo", "chelun-ep-bravo", "bravo", NEUTRAL_ASSIGNER)
     host = PluginHost(Settings())
     assert [info.name for info in host.describe()] == [
-        DEFAULTS_NAME,
+        *CORE_ORDER,
         "alpha",
         "bravo",
         *sorted(PILOT),
     ]
     pm = host.manager("32")
     assert [name for name, _ in pm.list_name_plugin()] == [
-        DEFAULTS_NAME,
+        *CORE_ORDER,
         "alpha",
         "bravo",
         "jiangsu",
@@ -716,7 +720,7 @@ def test_cli_plugins_list_json(settings: Settings) -> None:
     result = CliRunner().invoke(app, ["plugins", "list", "--json"])
     assert result.exit_code == 0, result.output
     listed = {entry["name"]: entry for entry in json.loads(result.stdout)}
-    assert {DEFAULTS_NAME, *PILOT} <= set(listed)
+    assert {*CORE, *PILOT} <= set(listed)
     defaults = listed[DEFAULTS_NAME]
     assert defaults["provinces"] == [] and "chelun_source_profiles" in defaults["hooks"]
     assert defaults["origin"] == "core" and defaults["version"]
@@ -755,7 +759,7 @@ def test_cli_plugins_list_shows_failed_plugins(site: Callable[..., None]) -> Non
     listed = json.loads(result.stdout)
     assert isinstance(listed, list)
     by_name = {entry["name"]: entry for entry in listed}
-    assert {DEFAULTS_NAME, *PILOT, "epbroken"} <= set(by_name)
+    assert {*CORE, *PILOT, "epbroken"} <= set(by_name)
     assert all(by_name[name]["status"] == "loaded" for name in PILOT)
     failed = by_name["epbroken"]
     assert failed["status"] == "failed"

@@ -219,3 +219,95 @@ class RunLock(Base):
     host: Mapped[str] = mapped_column(String(255))
     process_start: Mapped[str] = mapped_column(String(32))
     started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+
+
+GRIEVANCE_STATUSES = (
+    "received",
+    "routed",
+    "in_progress",
+    "resolved",
+    "closed",
+    "reopened",
+    "rejected",
+    "merged",
+    "quarantined",
+)
+GRIEVANCE_CATEGORIES = (
+    "platform_fees",
+    "fines_enforcement",
+    "parking_rest",
+    "theft",
+    "pay_arrears",
+    "roads_services",
+    "emergency_transport",
+    "other",
+)
+GRIEVANCE_LEVELS = ("county", "city", "province", "national")
+
+
+class Grievance(Base):
+    """A driver's grievance (诉求) and where it stands: its category, the joint conference that
+    handles it (level and area), its deadlines and its status. Every change is also an event
+    (entity ``grievance``, key ``<province>:<ref>``).
+
+    ``id_number``, ``phone``, ``name`` and ``text`` are personal data: never in a message.
+    A quarantined grievance (a malformed row) keeps what could be read and the reason.
+    """
+
+    __tablename__ = "grievance"
+    __table_args__ = (
+        UniqueConstraint("province", "ref"),
+        _one_of("status", GRIEVANCE_STATUSES),
+        CheckConstraint(
+            "category IS NULL OR category IN ("
+            + ", ".join(f"'{value}'" for value in GRIEVANCE_CATEGORIES)
+            + ")",
+            name="category",
+        ),
+        CheckConstraint(
+            "level IS NULL OR level IN ("
+            + ", ".join(f"'{value}'" for value in GRIEVANCE_LEVELS)
+            + ")",
+            name="level",
+        ),
+        Index("ix_grievance_sweep", "province", "status", "resolve_due"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province: Mapped[str] = mapped_column(String(2))
+    ref: Mapped[str] = mapped_column(String(100))
+    channel: Mapped[str | None] = mapped_column(String(50))
+    received_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    text: Mapped[str | None] = mapped_column(Text)
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    name: Mapped[str | None] = mapped_column(String(100))
+    county: Mapped[str | None] = mapped_column(String(6))
+    driver_id: Mapped[int | None] = mapped_column(ForeignKey("driver.id"))
+    category: Mapped[str | None] = mapped_column(String(30))
+    classified_by: Mapped[str | None] = mapped_column(String(120))
+    level: Mapped[str | None] = mapped_column(String(10))
+    #: The area whose joint conference handles it: a county or city code, a province code, or
+    #: ``national`` for the inter-ministerial conference.
+    area: Mapped[str | None] = mapped_column(String(8))
+    unit: Mapped[str | None] = mapped_column(String(200))
+    lead_department: Mapped[str | None] = mapped_column(String(100))
+    assisting: Mapped[list[Any] | None] = mapped_column(JSON)
+    routed_by: Mapped[str | None] = mapped_column(String(120))
+    route_reason: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(12))
+    #: Why a grievance is quarantined, rejected or merged.
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    merged_into: Mapped[str | None] = mapped_column(String(100))
+    ack_days: Mapped[int | None] = mapped_column(Integer)
+    ack_due: Mapped[dt.date | None] = mapped_column(Date)
+    resolve_days: Mapped[int | None] = mapped_column(Integer)
+    resolve_due: Mapped[dt.date | None] = mapped_column(Date)
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalations: Mapped[int] = mapped_column(Integer, default=0)
+    reopens: Mapped[int] = mapped_column(Integer, default=0)
+    satisfied: Mapped[bool | None] = mapped_column(Boolean)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)

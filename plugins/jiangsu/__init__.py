@@ -2,6 +2,9 @@
 
 Zhenjiang's transport-industry party committee organises member drivers who have no enterprise
 branch into grid branches, one per grid of counties, instead of one mobile branch per city.
+
+Grievances: in Zhenjiang the transport-industry party committee's grids take in drivers'
+grievances, so the committee (行业党委) assists every grievance routed to a Zhenjiang conference.
 """
 
 from __future__ import annotations
@@ -9,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from chelun import hookimpl
+from chelun.grievance.defaults import default_route
+from chelun.grievance.models import GrievanceItem, Route
 from chelun.roster.models import (
     Branch,
     BranchAssignment,
@@ -60,3 +65,25 @@ def chelun_assign_branch(
     return BranchAssignment(
         branch=grid.code, reason=f"Zhenjiang grid model: home county in {grid.name}"
     )
+
+
+ZHENJIANG_COMMITTEE = "镇江市交通运输行业党委"
+
+
+@hookimpl
+def chelun_route_grievances(province: str, grievances: list[GrievanceItem]) -> list[Route | None]:
+    routes: list[Route | None] = []
+    for grievance in grievances:
+        route = default_route(province, grievance)
+        if route.area.startswith(ZHENJIANG):
+            routes.append(
+                route.model_copy(
+                    update={
+                        "assisting": (*route.assisting, ZHENJIANG_COMMITTEE),
+                        "reason": route.reason + "; Zhenjiang's industry party committee assists",
+                    }
+                )
+            )
+        else:
+            routes.append(None)
+    return routes

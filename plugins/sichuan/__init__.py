@@ -3,6 +3,9 @@
 Set ``CHELUN_SICHUAN_PHONE_API`` to the platform's verification endpoint (and
 ``CHELUN_SICHUAN_PHONE_TOKEN`` if it wants one); without it the plugin has no provider and
 drivers wait at the phone stage.
+
+Grievances: Sichuan's city joint conferences have staff of their own (专班), so fines and pay
+arrears, which a county conference would take elsewhere, go straight to the city's conference.
 """
 
 from __future__ import annotations
@@ -10,6 +13,9 @@ from __future__ import annotations
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from chelun import hookimpl
+from chelun.grievance.defaults import default_route
+from chelun.grievance.models import GrievanceItem, Route
+from chelun.grievance.routing import unit_name
 from chelun.roster.models import PhoneCheck, VerificationOutcome
 
 PROVINCES = ("51",)
@@ -37,3 +43,29 @@ def chelun_check_phones(
         return client.check(checks)
     finally:
         client.close()
+
+
+#: Categories Sichuan's staffed city conferences take directly.
+CITY_CATEGORIES = ("fines_enforcement", "pay_arrears")
+
+
+@hookimpl
+def chelun_route_grievances(province: str, grievances: list[GrievanceItem]) -> list[Route | None]:
+    routes: list[Route | None] = []
+    for grievance in grievances:
+        route = None
+        if grievance.category in CITY_CATEGORIES:
+            county_route = default_route(province, grievance)
+            if county_route.level == "county":
+                city = county_route.area[:4] + "00"
+                route = county_route.model_copy(
+                    update={
+                        "level": "city",
+                        "area": city,
+                        "unit": unit_name("city", city),
+                        "reason": f"{grievance.category} goes to Sichuan's staffed city "
+                        "conference directly",
+                    }
+                )
+        routes.append(route)
+    return routes

@@ -1,0 +1,1 @@
+"""Grievance routing: drivers' grievances, routed through the joint conferences."""

@@ -1,0 +1,113 @@
+"""Grievance flows: intake-and-route, and the overdue sweep. Thin orchestration over
+``chelun.grievance.service``, the same code ``chelun grievance import`` and ``sweep`` run.
+
+A task wraps a whole step (a file, every pending grievance, a province's sweep), never one
+grievance. Tasks take no cache key and persist no result. Only transient failures (a network
+error, a database ``OperationalError``) are retried; the sweep is safe to retry and to run while
+another sweep runs (escalations are conditional updates). Artifacts hold counts only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_table_artifact
+from prefect.cache_policies import NO_CACHE
+
+from chelun.flows.intake import retry_transient
+from chelun.grievance.service import GrievanceService, ImportResult, SweepResult
+from chelun.plugin_manager import PluginHost
+from chelun.settings import Settings
+from chelun.storage.db import open_database
+
+
+def open_service(province: str, actor: str) -> GrievanceService:
+    settings = Settings()
+    database = open_database(settings)
+    try:
+        pm = PluginHost(settings).manager(province)
+    except BaseException:
+        database.dispose()
+        raise
+    return GrievanceService(database, pm, province, actor=actor)
+
+
+@task(name="import-grievances", cache_policy=NO_CACHE, persist_result=False)
+def import_grievances(service: GrievanceService, path: Path) -> ImportResult:
+    return service.import_file(path)
+
+
+@task(
+    name="route-grievances",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=retry_transient,
+)
+def route_grievances(service: GrievanceService) -> int:
+    return service.route_pending()
+
+
+@task(
+    name="sweep-grievances",
+    cache_policy=NO_CACHE,
+    persist_result=False,
+    retries=2,
+    retry_delay_seconds=2,
+    retry_condition_fn=retry_transient,
+)
+def sweep_grievances(service: GrievanceService, at: dt.datetime | None) -> SweepResult:
+    return service.sweep(at)
+
+
+@flow(name="grievance-intake", log_prints=False, persist_result=False)
+def grievance_intake_flow(
+    province: str, files: list[str], actor: str = "flow:grievance-intake"
+) -> dict[str, Any]:
+    """Import grievance files of a province, then classify and route the new grievances."""
+    service = open_service(province, actor)
+    try:
+        results = {path: import_grievances(service, Path(path)) for path in files}
+        routed = route_grievances(service)
+    finally:
+        service.database.dispose()
+    create_table_artifact(
+        key=f"grievance-intake-{province}",
+        table=[
+            {
+                "file": Path(path).name,
+                "rows": result.rows,
+                "added": result.added,
+                "quarantined": result.quarantined,
+                "already": result.already,
+            }
+            for path, result in results.items()
+        ],
+        description=f"Grievance intake for province {province}: {routed} grievances routed.",
+    )
+    return {
+        "files": {path: vars(result) for path, result in results.items()},
+        "routed": routed,
+    }
+
+
+@flow(name="grievance-sweep", log_prints=False, persist_result=False)
+def grievance_sweep_flow(
+    province: str, at: str | None = None, actor: str = "flow:grievance-sweep"
+) -> dict[str, int]:
+    """Escalate a province's overdue grievances (as of ``at``, ISO, default now); run daily."""
+    service = open_service(province, actor)
+    try:
+        result = sweep_grievances(service, dt.datetime.fromisoformat(at) if at else None)
+    finally:
+        service.database.dispose()
+    create_table_artifact(
+        key=f"grievance-sweep-{province}",
+        table=[vars(result)],
+        description=f"Overdue sweep of province {province}.",
+    )
+    return vars(result)
