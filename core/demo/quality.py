@@ -1,4 +1,4 @@
-"""How well linkage found the synthetic pilot's known truth: pairwise precision and recall."""
+"""How well linkage found the synthetic pilot's known truth: pairwise precision, recall, F1."""
 
 from __future__ import annotations
 
@@ -29,6 +29,12 @@ class LinkageQuality:
     @property
     def recall(self) -> float:
         return self.agreed_pairs / self.true_pairs if self.true_pairs else 1.0
+
+    @property
+    def f1(self) -> float:
+        """The harmonic mean of precision and recall: 2 agreed / (predicted + true)."""
+        total = self.predicted_pairs + self.true_pairs
+        return 2 * self.agreed_pairs / total if total else 1.0
 
 
 def _pairs(counter: Counter) -> int:

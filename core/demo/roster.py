@@ -127,11 +127,54 @@ class Messiness:
     """People who give a second phone number in one of their sources."""
     shared_phone: float = 0.005
     """People who share a phone number with another person (family)."""
+    id_collision: float = 0.0
+    """Rows that carry another person's valid ID number (a copying slip that lands on another
+    valid number, a borrowed ID); the row keeps its own name (never the other person's), phone
+    and plate. Off by default."""
+    duplicate_exact: float = 0.0
+    """Share of duplicate rows copied from their twin as written (the same damaged ID, name,
+    phone and plate) instead of written afresh. Off by default."""
+    name_typo: float = 0.0
+    """One character of the given name replaced (张伟 -> 张玮) in a row whose ID is intact.
+    Off by default."""
+    no_id_traditional: float = 0.0
+    """Rows with no ID whose name is written in traditional characters, from a wider table than
+    ``name_traditional`` (沈靜, 於琳): only the folded name and the phone or plate link them. Off
+    by default."""
 
     @classmethod
     def off(cls) -> Messiness:
         """No mess at all: canonical values, no duplicates, no junk."""
         return cls(**{f.name: 0.0 for f in fields(cls)})
+
+    @classmethod
+    def hardest(cls) -> Messiness:
+        """The hardest setting for record linkage: every kind of mess, at or above the default.
+
+        Doubled or raised: the mess a linker must see through (typos, reformatted IDs, phones
+        and plates, traditional and spaced names, duplicates, families sharing a phone); on:
+        ID numbers carried by another person, exact duplicates of damaged rows, name typos and
+        traditional names on rows without an ID. Left at the default: the rates of missing IDs,
+        second phones and blank fields, whose combination (a row with no ID and a phone given
+        nowhere else) no linker can attribute without guessing from the name alone.
+        """
+        return cls(
+            id_fullwidth=0.05,
+            id_spaces=0.04,
+            id_legacy15=0.08,
+            id_typo=0.03,
+            phone_format=0.3,
+            name_spaces=0.04,
+            name_traditional=0.04,
+            plate_format=0.2,
+            junk=0.006,
+            duplicate=0.02,
+            shared_phone=0.01,
+            id_collision=0.0003,
+            duplicate_exact=0.5,
+            name_typo=0.001,
+            no_id_traditional=0.1,
+        )
 
 
 @dataclass(frozen=True)
@@ -201,6 +244,21 @@ _TRADITIONAL = str.maketrans(
         "郑": "鄭", "伟": "偉", "军": "軍", "国": "國", "华": "華", "东": "東", "丽": "麗",
     }
 )  # fmt: skip
+_TRADITIONAL_WIDE = str.maketrans(
+    {
+        **{chr(k): v for k, v in _TRADITIONAL.items()},
+        "于": "於", "静": "靜", "马": "馬", "孙": "孫", "罗": "羅", "谢": "謝", "韩": "韓",
+        "冯": "馮", "邓": "鄧", "许": "許", "苏": "蘇", "叶": "葉", "吕": "呂", "卢": "盧",
+        "钟": "鍾", "谭": "譚", "陆": "陸", "贾": "賈", "韦": "韋", "邹": "鄒", "龙": "龍",
+        "贺": "賀", "顾": "顧", "龚": "龔", "钱": "錢", "汤": "湯", "严": "嚴", "万": "萬",
+        "闫": "閆", "强": "強", "涛": "濤", "刚": "剛", "辉": "輝", "鹏": "鵬", "飞": "飛",
+        "凯": "凱", "杰": "傑", "宁": "寧", "庆": "慶", "贵": "貴", "荣": "榮", "学": "學",
+        "锋": "鋒", "胜": "勝", "发": "發", "长": "長", "运": "運", "顺": "順", "连": "連",
+        "卫": "衛", "红": "紅", "艳": "艷", "凤": "鳳", "兰": "蘭", "晓": "曉",
+    }
+)  # fmt: skip
+"""Simplified to traditional for ``no_id_traditional``: every character ``_TRADITIONAL`` has,
+and more surnames and given names, some of which OpenCC's phrase tables read as words."""
 _PLATE_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 _PHONE_PREFIXES = tuple(
     "130 131 132 133 134 135 136 137 138 139 150 151 152 153 155 156 157 158 159 166 173 175 "
@@ -625,16 +683,22 @@ class _Renderer:
         name_col = [names[p] for p in order]
         touched: set[int] = set()
         strict: list[int] = []
+        missing: list[int] = []
         if may_lack_id:
             for r in self.rows(m, mess.id_missing):
                 id_col[r] = ""
                 touched.add(r)
                 strict.append(r)
+                missing.append(r)
         for r in self.rows(m, mess.id_typo):
             if r not in touched:
                 id_col[r] = _typo(rng, id_col[r])
                 touched.add(r)
                 strict.append(r)
+        for r in self.rows(m, mess.id_collision):
+            if r not in touched and pop.n > 1:
+                id_col[r] = ids[self.other_person(order[r])]
+                touched.add(r)
         for r in self.rows(m, mess.id_fullwidth):
             if r not in touched:
                 id_col[r] = id_col[r].translate(_FULLWIDTH)
@@ -658,6 +722,13 @@ class _Renderer:
             if r not in touched:
                 name_col[r] = name_col[r].translate(_TRADITIONAL)
                 touched.add(r)
+        for r in self.rows(m, mess.name_typo):
+            if r not in touched:
+                name_col[r] = self.misspelt(name_col[r])
+                touched.add(r)
+        for i in self.rows(len(missing), mess.no_id_traditional):
+            r = missing[i]
+            name_col[r] = name_col[r].translate(_TRADITIONAL_WIDE)
         if mess.id_lower_x > 0:
             rand, rate = self.rand, mess.id_lower_x
             for r, ident in enumerate(id_col):
@@ -684,7 +755,33 @@ class _Renderer:
         for r in strict:
             if not phone_col[r] and not plate_col[r]:
                 phone_col[r] = true_phones[r]
+        if mess.duplicate_exact > 0:
+            # Rows are in person order, so a duplicate follows its twin.
+            twins = [r for r in range(1, m) if order[r] == order[r - 1]]
+            for i in self.rows(len(twins), mess.duplicate_exact):
+                r = twins[i]
+                for column in (name_col, id_col, phone_col, plate_col):
+                    column[r] = column[r - 1]
         return _Identity(name_col, id_col, phone_col, plate_col)
+
+    def other_person(self, p: int) -> int:
+        """Someone else with another name: whose ID number a colliding row of ``p`` carries."""
+        pop, rand = self.pop, self.rand
+        while True:
+            other = int(rand() * pop.n)
+            if other != p and pop.names[other] != pop.names[p]:
+                return other
+
+    def misspelt(self, name: str) -> str:
+        """The name with one character of the given name replaced by another."""
+        rand = self.rand
+        start = 2 if name[:2] in _COMPOUND_SURNAMES else 1
+        places = [i for i in range(start, len(name)) if name[i] != "\u00b7"] or [len(name) - 1]
+        at = places[int(rand() * len(places))]
+        while True:
+            char = _MALE_POOL[int(rand() * len(_MALE_POOL))]
+            if char != name[at]:
+                return name[:at] + char + name[at + 1 :]
 
     def junk_identity(self) -> tuple[str, str, int]:
         """(name, id, style) of an unattributable row; style 0 keeps other fields, 1 blanks them.

@@ -304,35 +304,31 @@ def _t2s() -> Callable[[str], str]:
     return opencc.OpenCC("t2s").convert
 
 
-# Whether OpenCC changes a character on its own; filled as characters are met (a few thousand).
-_TRADITIONAL: dict[str, bool] = {}
+# Each character's simplified form, as OpenCC gives it for the character alone; filled as
+# characters are met (a few thousand).
+_SIMPLIFIED: dict[str, str] = {}
 
 
-def _has_traditional(text: str) -> bool:
-    for char in text:
-        changes = _TRADITIONAL.get(char)
-        if changes is None:
-            try:
-                changes = _t2s()(char) != char
-            except (UnicodeError, ValueError):
-                changes = False
-            _TRADITIONAL[char] = changes
-        if changes:
-            return True
-    return False
+def _simplified(char: str) -> str:
+    try:
+        folded = _t2s()(char)
+    except (UnicodeError, ValueError):  # lone surrogates from a badly decoded file
+        folded = char
+    if len(folded) != 1:
+        folded = char
+    _SIMPLIFIED[char] = folded
+    return folded
 
 
 @lru_cache(maxsize=1 << 17)
 def _name_key(display: str) -> str:
-    # Names repeat heavily (张伟 is tens of thousands of people) and OpenCC costs several us;
-    # most names have no traditional character at all and skip it.
-    if not _has_traditional(display):
-        return display.lower()
-    try:
-        simplified = _t2s()(display)
-    except (UnicodeError, ValueError):  # lone surrogates from a badly decoded file
-        simplified = display
-    return simplified.lower()
+    # Character by character, not OpenCC over the whole name: its phrase tables read some names
+    # as words (沈靜 as 沉静 "calm", 於琳 left as it is), which would give 沈静 and 沈靜, or 于琳
+    # and 於琳, two keys. Names repeat heavily (张伟 is tens of thousands of people) and OpenCC
+    # costs several us: each character is converted once, and most names change nothing.
+    table = _SIMPLIFIED
+    folded = [table.get(char) or _simplified(char) for char in display]
+    return "".join(folded).lower()
 
 
 def _display_name(raw: str) -> str:

@@ -10,6 +10,8 @@ UNREADABLE = "unreadable"
 NO_IDENTITY = "no_identity"
 NAME_ONLY = "name_only"
 INVALID_ID_UNLINKED = "invalid_id_unlinked"
+INVALID_ID_REPEATED = "invalid_id_repeated"
+ID_CONFLICT = "id_conflict"
 AMBIGUOUS = "ambiguous"
 OVERLONG = "overlong"
 
@@ -24,8 +26,20 @@ _TEXT = {
         "add the ID number or a phone number"
     ),
     INVALID_ID_UNLINKED: (
-        "the ID number is invalid ({detail}) and no record of the same name shares its "
-        "phone or plate; correct the ID number"
+        "the ID number is invalid ({detail}) and nothing else ties the row to a driver: no "
+        "driver of the same name has its phone or plate or an ID number one typo from it, and no "
+        "other row of the same name outside quarantine shares its phone, plate or ID number; "
+        "correct the ID number"
+    ),
+    INVALID_ID_REPEATED: (
+        "the ID number is invalid ({detail}); other rows of the same name carry the same number "
+        "(or another typo of the same valid number), but none of them has a phone or plate to "
+        "tell the driver by; correct the ID number"
+    ),
+    ID_CONFLICT: (
+        "{detail} records carry this ID number under different names, and this row's name is "
+        "not the one the roster keeps for it; nor do its phone and plate point to one other "
+        "driver. Check whose ID number it is, and correct the ID number or the name"
     ),
     OVERLONG: (
         "the {detail}: no real value is that long, so the cell holds something else "

@@ -18,6 +18,8 @@ REASON_WORDS = {
     "name_only": "a name only: no ID number, phone or plate",
     "overlong": "a name or enterprise longer than any real one",
     "invalid_id_unlinked": "invalid ID number that nothing corroborates",
+    "invalid_id_repeated": "the same invalid ID number on rows with no phone or plate",
+    "id_conflict": "a valid ID number carried under another person's name",
     "ambiguous": "fits several drivers equally",
 }
 

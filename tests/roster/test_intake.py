@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, text
 
 from chelun.demo.quality import linkage_quality
-from chelun.demo.roster import generate_province
+from chelun.demo.roster import Messiness, generate_province
 from chelun.plugin_manager import PluginHost
 from chelun.roster.export import export_quarantine, export_roster
 from chelun.roster.service import RosterIntake
@@ -307,14 +307,19 @@ def test_mapping_file_reads_unusual_headers(database: Database, tmp_path: Path) 
 def test_linkage_precision_and_recall_on_known_truth(
     tmp_path: Path, sqlite_database: Database
 ) -> None:
+    """On the generator's hardest setting (IDs carried by another person, exact duplicates of
+    damaged rows, name slips, traditional names without an ID, ...): no two people ever made
+    one driver. F1 is 0.99952 here (0.99919 to 0.99952 over seeds 1-4); before ID conflicts
+    were told apart it was 0.99890, at precision 0.99973."""
     folder = tmp_path / "pilot"
-    sources = generate_province(folder, "51", 6000, seed=7)
+    sources = generate_province(folder, "51", 6000, seed=7, messiness=Messiness.hardest())
     intake = intake_for(sqlite_database, "51")
     intake.run([SourceInput(s.name, s.path) for s in sources])
     quality = linkage_quality(folder / "truth.csv", sqlite_database, "51")
-    assert quality.predicted_pairs > 1000
-    assert quality.precision > 0.99, quality
-    assert quality.recall > 0.99, quality
+    assert quality.predicted_pairs > 7000
+    assert quality.precision == 1.0, quality
+    assert quality.recall > 0.998, quality
+    assert quality.f1 > 0.999, quality
     # Junk rows of the synthetic pilot never reach the roster.
     with (folder / "truth.csv").open(encoding="utf-8") as handle:
         junk = {(r["source"], int(r["row"])) for r in csv.DictReader(handle) if r["kind"] == "junk"}
