@@ -229,6 +229,19 @@ def output_format(value: str) -> str:
     return "csv"
 
 
+def write_export(output: Path | None, write: Callable[[Any], int], what: str) -> None:
+    """Run ``write(stream)`` into standard output, or into ``output`` (UTF-8) with a line on
+    stderr saying how many ``what`` were written."""
+    import sys
+
+    if output is None:
+        write(sys.stdout)
+        return
+    with output.open("w", encoding="utf-8", newline="") as handle:
+        count = write(handle)
+    err.print(f"{count:,} {what} written to {output}")
+
+
 def name_path_pairs(values: list[str], what: str) -> dict[str, Path]:
     """``NAME=PATH`` arguments as a mapping; a clear usage error for anything else."""
     pairs: dict[str, Path] = {}

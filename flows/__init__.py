@@ -4,7 +4,31 @@ Importing this package applies chelun's offline Prefect settings (a private PREF
 CHELUN_HOME, analytics off) before Prefect itself is imported; values already set win.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 from chelun.offline import configure_prefect
 from chelun.settings import Settings
 
+if TYPE_CHECKING:
+    import pluggy
+
+    from chelun.storage.db import Database
+
 configure_prefect(Settings().home)
+
+
+def open_province(province: str) -> tuple[Database, pluggy.PluginManager]:
+    """A flow run's database (migrated when embedded) and the province's plugin manager, built
+    once per run and handed to its tasks; the database is disposed of if the plugins fail."""
+    from chelun.plugin_manager import PluginHost
+    from chelun.storage.db import open_database
+
+    settings = Settings()
+    database = open_database(settings)
+    try:
+        return database, PluginHost(settings).manager(province)
+    except BaseException:
+        database.dispose()
+        raise

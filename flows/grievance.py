@@ -17,21 +17,13 @@ from prefect import flow, task
 from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 
+from chelun.flows import open_province
 from chelun.flows.intake import retry_transient
 from chelun.grievance.service import GrievanceService, ImportResult, SweepResult
-from chelun.plugin_manager import PluginHost
-from chelun.settings import Settings
-from chelun.storage.db import open_database
 
 
 def open_service(province: str, actor: str) -> GrievanceService:
-    settings = Settings()
-    database = open_database(settings)
-    try:
-        pm = PluginHost(settings).manager(province)
-    except BaseException:
-        database.dispose()
-        raise
+    database, pm = open_province(province)
     return GrievanceService(database, pm, province, actor=actor)
 
 

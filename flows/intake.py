@@ -24,13 +24,11 @@ from prefect.artifacts import create_table_artifact
 from prefect.cache_policies import NO_CACHE
 from prefect.client.schemas.objects import State, TaskRun
 
-from chelun.plugin_manager import PluginHost
+from chelun.flows import open_province
 from chelun.roster import pipeline
 from chelun.roster.pipeline import NoProgress, is_transient, run_intake
 from chelun.roster.service import RosterIntake
 from chelun.roster.staging import SourceInput, StageResult
-from chelun.settings import Settings
-from chelun.storage.db import open_database
 
 T = TypeVar("T")
 
@@ -101,13 +99,7 @@ def run_as_task(name: str, step: Callable[..., T], /, *args: Any, **kwargs: Any)
 
 def open_intake(province: str, actor: str) -> RosterIntake:
     """The run's one intake: settings, the (migrated) database and the province's plugins."""
-    settings = Settings()
-    database = open_database(settings)
-    try:
-        pm = PluginHost(settings).manager(province)
-    except BaseException:
-        database.dispose()
-        raise
+    database, pm = open_province(province)
     return RosterIntake(database, pm, province, actor=actor)
 
 

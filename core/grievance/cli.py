@@ -21,6 +21,7 @@ from chelun.commands import (
     output_format,
     province_code,
     warn,
+    write_export,
 )
 
 if TYPE_CHECKING:
@@ -133,12 +134,9 @@ def grievance_export(
     current = load_settings()
     code = province_code(province, current)
     database = open_db(current)
-    if output is None:
-        export_grievances(database, code, sys.stdout, reveal=reveal)
-    else:
-        with output.open("w", encoding="utf-8", newline="") as handle:
-            count = export_grievances(database, code, handle, reveal=reveal)
-        err.print(f"{count:,} grievances written to {output}")
+    write_export(
+        output, lambda out: export_grievances(database, code, out, reveal=reveal), "grievances"
+    )
 
 
 @grievance_app.command("quarantine")

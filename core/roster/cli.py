@@ -23,6 +23,7 @@ from chelun.commands import (
     output_format,
     province_code,
     warn,
+    write_export,
 )
 
 if TYPE_CHECKING:
@@ -168,12 +169,7 @@ def roster_export(
     code = province_code(province, current)
     database = open_db(current)
     _warn_if_never_ingested(database, code)
-    if output is None:
-        export_roster(database, code, sys.stdout, reveal=reveal)
-    else:
-        with output.open("w", encoding="utf-8", newline="") as handle:
-            count = export_roster(database, code, handle, reveal=reveal)
-        err.print(f"{count:,} drivers written to {output}")
+    write_export(output, lambda out: export_roster(database, code, out, reveal=reveal), "drivers")
 
 
 @roster_app.command("quarantine")
