@@ -3,24 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 #: The categories of grievance, as exported (the outside contract).
-CATEGORIES: tuple[str, ...] = (
-    "platform_fees",
-    "fines_enforcement",
-    "parking_rest",
-    "theft",
-    "pay_arrears",
-    "roads_services",
-    "emergency_transport",
-    "other",
-)
-#: The joint conferences' levels, from the nearest to the furthest.
-LEVELS: tuple[str, ...] = ("county", "city", "province", "national")
-
 Category = Literal[
     "platform_fees",
     "fines_enforcement",
@@ -31,7 +18,10 @@ Category = Literal[
     "emergency_transport",
     "other",
 ]
+#: The joint conferences' levels, from the nearest to the furthest.
 Level = Literal["county", "city", "province", "national"]
+CATEGORIES: tuple[str, ...] = get_args(Category)
+LEVELS: tuple[str, ...] = get_args(Level)
 
 
 class GrievanceItem(BaseModel):

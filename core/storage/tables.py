@@ -26,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from chelun.grievance.models import CATEGORIES, LEVELS
 from chelun.storage.types import UtcDateTime
 
 NAMING_CONVENTION = {
@@ -232,17 +233,9 @@ GRIEVANCE_STATUSES = (
     "merged",
     "quarantined",
 )
-GRIEVANCE_CATEGORIES = (
-    "platform_fees",
-    "fines_enforcement",
-    "parking_rest",
-    "theft",
-    "pay_arrears",
-    "roads_services",
-    "emergency_transport",
-    "other",
-)
-GRIEVANCE_LEVELS = ("county", "city", "province", "national")
+# The category and level codes are the grievance capability's (its hooks' models say them).
+GRIEVANCE_CATEGORIES = CATEGORIES
+GRIEVANCE_LEVELS = LEVELS
 
 
 class Grievance(Base):
