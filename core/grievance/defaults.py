@@ -6,7 +6,16 @@ rules are listed in docs/grievances.md.
 
 from __future__ import annotations
 
-from chelun.grievance.models import Classification, GrievanceItem, Route
+import re
+
+from chelun.grievance.models import (
+    Classification,
+    Delivery,
+    GrievanceItem,
+    GrievancePlatform,
+    Notice,
+    Route,
+)
 from chelun.grievance.routing import (
     area_of,
     county_in,
@@ -258,13 +267,54 @@ def classify_text(text: str) -> Classification:
         found[category] = words
         if score and (best is None or score > best[0]):
             best = (score, -PRIORITY.index(category), category)
+    subject = subject_of(text)
     if best is None:
-        return Classification(category="other", reason="no words of a category found")
+        return Classification(
+            category="other", reason="no words of a category found", subject=subject
+        )
     category = best[2]
     return Classification(
         category=category,  # type: ignore[arg-type]
         reason=f"words of {category}: {', '.join(found[category][:5])} (weight {best[0]})",
+        subject=subject,
     )
+
+
+#: Freight platforms by the names drivers call them, each with the name a matter is kept under.
+PLATFORMS: dict[str, str] = {
+    "满帮": "满帮",
+    "运满满": "满帮",
+    "货车帮": "满帮",
+    "货拉拉": "货拉拉",
+    "滴滴货运": "滴滴货运",
+    "快狗": "快狗打车",
+    "路歌": "路歌",
+    "福佑": "福佑卡车",
+}
+#: A named service area or parking area: two to eight Han characters before 服务区/停车区.
+_PLACE = re.compile(r"([\u4e00-\u9fff]{2,8}?)(服务区|停车区)")
+#: Words that end up before 服务区 without naming one (在服务区, 高速服务区).
+_NOT_A_NAME = ("在", "的", "高速", "一个", "这个", "那个", "某", "附近", "个")
+
+
+def subject_of(text: str) -> str | None:
+    """What a grievance is about, when its text names it: a freight platform or a service area.
+
+    The platform comes first (a fee dispute that mentions a service area is about the
+    platform). A service area's name is the run of Han characters before 服务区, cut after
+    the last word such as 在 or 的 that cannot be part of a name.
+    """
+    for word, platform in PLATFORMS.items():
+        if word in text:
+            return platform
+    for match in _PLACE.finditer(text):
+        name = match.group(1)
+        for word in _NOT_A_NAME:
+            if word in name:
+                name = name[name.rindex(word) + len(word) :]
+        if len(name) >= 2:
+            return name + match.group(2)
+    return None
 
 
 @hookimpl(trylast=True)
@@ -275,6 +325,20 @@ def chelun_classify_grievances(grievances: list[GrievanceItem]) -> list[Classifi
 @hookimpl(trylast=True)
 def chelun_route_grievances(province: str, grievances: list[GrievanceItem]) -> list[Route | None]:
     return [default_route(province, grievance) for grievance in grievances]
+
+
+@hookimpl(trylast=True)
+def chelun_grievance_platform(province: str) -> GrievancePlatform | None:
+    from chelun.grievance.platform import default_platform
+
+    return default_platform(province)
+
+
+@hookimpl(trylast=True)
+def chelun_grievance_deliveries(province: str, notices: list[Notice]) -> list[Delivery | None]:
+    from chelun.grievance.notify import default_deliveries
+
+    return default_deliveries(province, notices)
 
 
 #: Core's rules, per category: the level of the first conference, the lead department, the

@@ -9,17 +9,19 @@ transaction, through ``chelun.storage.events``. Changes are conditional updates 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pluggy
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, Select, and_, bindparam, or_, select, update
 
 from chelun.calendar import BEIJING, beijing_date, working_calendar
 from chelun.grievance.defaults import classify_text, default_route
 from chelun.grievance.intake import GrievanceRow, read_grievances
+from chelun.grievance.matters import group_into_matters
 from chelun.grievance.models import Classification, GrievanceItem, Route
 from chelun.grievance.routing import escalation
 from chelun.grievance.settings import GrievanceSettings
@@ -29,6 +31,7 @@ from chelun.storage.db import Database
 from chelun.storage.events import NewEvent, now, record
 from chelun.storage.tables import Driver, Event, Grievance
 
+T = TypeVar("T")
 ENTITY = "grievance"
 CORE = "chelun.grievance.defaults"
 #: Statuses a joint conference is still working on: the sweep watches them.
@@ -37,6 +40,8 @@ OPEN = ("routed", "in_progress", "reopened")
 VALUE_COLUMNS = ("received_at", "text", "county", "id_number", "phone", "name", "channel")
 #: Rows written per INSERT (each row is about a dozen parameters).
 INSERT_BATCH = 500
+#: Overdue grievances escalated per transaction of a sweep.
+SWEEP_CHUNK = 2_000
 
 #: The lifecycle: each action, the statuses it may start from and the status it leads to.
 TRANSITIONS: dict[str, tuple[tuple[str, ...], str]] = {
@@ -118,15 +123,18 @@ class GrievanceService:
         for start in range(0, len(rows), INSERT_BATCH):
             batch = rows[start : start + INSERT_BATCH]
             with self.database.connect() as connection:
-                new = self._insert(connection, batch, at)
+                new = self.store_rows(connection, batch, at)
                 added += len(new)
                 quarantined += sum(1 for status in new.values() if status == "quarantined")
         return ImportResult(len(rows), added, quarantined, len(rows) - added)
 
-    def _insert(
+    def store_rows(
         self, connection: Connection, batch: Sequence[GrievanceRow], at: dt.datetime
     ) -> dict[str, str]:
+        """Store rows as grievances in the caller's transaction, linked to the roster; rows
+        whose ref is stored already are left as they are. The refs added, with their status."""
         drivers = self._drivers_for(connection, batch)
+        contacts = self._contacts_of(connection, set(drivers.values()))
         values = []
         problems = {}
         for row in batch:
@@ -144,6 +152,7 @@ class GrievanceService:
                     **dict.fromkeys(VALUE_COLUMNS),
                     **row.values,
                     "driver_id": driver,
+                    "relayed_by": contacts.get(driver) if driver is not None else None,
                     "status": "quarantined" if row.problem else "received",
                     "status_reason": f"row {row.row}: {row.problem}" if row.problem else None,
                     "provisional": False,
@@ -194,6 +203,16 @@ class GrievanceService:
             )
         return found
 
+    def _contacts_of(self, connection: Connection, drivers: set[int]) -> dict[int, int]:
+        """The paired member driver (结对联系) of each of these drivers that has one: the member
+        who relays their grievances."""
+        if not drivers:
+            return {}
+        query = select(Driver.id, Driver.contact).where(
+            Driver.id.in_(drivers), Driver.contact.is_not(None)
+        )
+        return {driver: contact for driver, contact in connection.execute(query)}
+
     # --- classification and routing ------------------------------------------------------------
 
     def route_pending(self) -> int:
@@ -201,14 +220,18 @@ class GrievanceService:
         routed = 0
         while True:
             with self.database.connect() as connection:
-                items = self._pending(connection)
-                if not items:
+                pending = self._pending(connection)
+                if not pending:
                     return routed
-                routed += self._route(connection, items)
+                routed += self._route(connection, pending)
 
-    def _pending(self, connection: Connection) -> list[GrievanceItem]:
+    def _pending(self, connection: Connection) -> list[tuple[int, GrievanceItem]]:
+        """The next batch of grievances to route, each with its row id. On PostgreSQL the rows
+        are locked and rows another routing run holds are skipped; on SQLite the write
+        transaction is the only writer."""
         query = (
             select(
+                Grievance.id,
                 Grievance.ref,
                 Grievance.province,
                 Grievance.received_at,
@@ -222,17 +245,21 @@ class GrievanceService:
             .where(Grievance.province == self.province, Grievance.status == "received")
             .order_by(Grievance.id)
             .limit(self.settings.grievance_batch)
+            .with_for_update(skip_locked=True, of=Grievance.__table__)
         )
         return [
-            GrievanceItem(
-                ref=row.ref,
-                province=row.province,
-                received_at=row.received_at,
-                text=row.text or "",
-                channel=row.channel,
-                county=row.county,
-                driver=driver_code(row.province, row.driver_id) if row.driver_id else None,
-                home_county=row.home_county,
+            (
+                row.id,
+                GrievanceItem(
+                    ref=row.ref,
+                    province=row.province,
+                    received_at=row.received_at,
+                    text=row.text or "",
+                    channel=row.channel,
+                    county=row.county,
+                    driver=driver_code(row.province, row.driver_id) if row.driver_id else None,
+                    home_county=row.home_county,
+                ),
             )
             for row in connection.execute(query)
         ]
@@ -261,7 +288,11 @@ class GrievanceService:
             for answer, item in zip(answers, items, strict=True)
         ]
 
-    def _route(self, connection: Connection, items: list[GrievanceItem]) -> int:
+    def _route(self, connection: Connection, pending: list[tuple[int, GrievanceItem]]) -> int:
+        """Classify and route a batch: one UPDATE statement for the batch (executemany), the
+        matters of those naming a subject, and the events."""
+        ids = [key for key, _ in pending]
+        items = [item for _, item in pending]
         classes = self._decisions(
             "chelun_classify_grievances",
             items,
@@ -279,9 +310,11 @@ class GrievanceService:
             lambda item: default_route(self.province, item),
         )
         at = now()
+        deadline = _memo(self.calendar.deadline)
         events = []
-        routed = 0
-        for item, (c, classified_by), (r, routed_by) in zip(items, classes, routes, strict=True):
+        changes = []
+        decided = zip(ids, items, classes, routes, strict=True)
+        for key, item, (c, classified_by), (r, routed_by) in decided:
             route: Route = r
             ack_days = (
                 route.ack_days if route.ack_days is not None else self.settings.grievance_ack_days
@@ -292,43 +325,37 @@ class GrievanceService:
                 else self.settings.grievance_resolve_days
             )
             received = beijing_date(item.received_at)
-            ack = self.calendar.deadline(received, ack_days)
-            resolve = self.calendar.deadline(received, resolve_days)
-            done = connection.execute(
-                update(Grievance)
-                .where(
-                    Grievance.province == self.province,
-                    Grievance.ref == item.ref,
-                    Grievance.status == "received",
-                )
-                .values(
-                    category=c.category,
-                    classified_by=classified_by,
-                    level=route.level,
-                    area=route.area,
-                    unit=route.unit,
-                    lead_department=route.lead_department,
-                    assisting=list(route.assisting),
-                    routed_by=routed_by,
-                    route_reason=route.reason,
-                    status="routed",
-                    ack_days=ack_days,
-                    ack_due=ack.due,
-                    resolve_days=resolve_days,
-                    resolve_due=resolve.due,
-                    provisional=ack.provisional or resolve.provisional,
-                    updated_at=at,
-                )
-            ).rowcount
-            if done != 1:
-                continue
-            routed += 1
+            ack = deadline(received, ack_days)
+            resolve = deadline(received, resolve_days)
+            changes.append(
+                {
+                    "row": key,
+                    "category": c.category,
+                    "subject": c.subject,
+                    "classified_by": classified_by,
+                    "level": route.level,
+                    "area": route.area,
+                    "unit": route.unit,
+                    "lead_department": route.lead_department,
+                    "assisting": list(route.assisting),
+                    "routed_by": routed_by,
+                    "route_reason": route.reason,
+                    "status": "routed",
+                    "ack_days": ack_days,
+                    "ack_due": ack.due,
+                    "resolve_days": resolve_days,
+                    "resolve_due": resolve.due,
+                    "deadline_from": received,
+                    "provisional": ack.provisional or resolve.provisional,
+                    "updated_at": at,
+                }
+            )
             events.append(
                 self._event(
                     item.ref,
                     "classified",
                     f"{c.category}: {c.reason}",
-                    {"category": c.category},
+                    {"category": c.category, "subject": c.subject},
                     actor=f"plugin:{classified_by}",
                 )
             )
@@ -350,8 +377,16 @@ class GrievanceService:
                     actor=f"plugin:{routed_by}",
                 )
             )
+        # The rows are this run's: locked on PostgreSQL, the only writer on SQLite.
+        connection.execute(
+            update(Grievance).where(
+                Grievance.id == bindparam("row"), Grievance.status == "received"
+            ),
+            changes,
+        )
+        events.extend(group_into_matters(connection, self.province, changes, items, at))
         record(connection, events)
-        return routed
+        return len(changes)
 
     # --- the overdue sweep ---------------------------------------------------------------------
 
@@ -360,103 +395,129 @@ class GrievanceService:
 
         A grievance not acknowledged by its acknowledgement deadline, or not resolved by its
         resolution deadline, goes to the next conference, which gets the grievance's working-day
-        limits again from the day of the sweep. Each escalation is a conditional update of the
-        status, level and escalation count read: a sweep running at the same time finds the
-        grievance changed and leaves it (on PostgreSQL it waits for the other's transaction,
-        then re-reads the row; on SQLite writers take turns).
+        limits again from the day of the sweep. The sweep reads the overdue grievances in
+        chunks in the order of their ids, each chunk in its own transaction, so its memory does
+        not grow with their number. Two sweeps at once never escalate a grievance twice: on
+        PostgreSQL a chunk's rows are locked (``FOR UPDATE SKIP LOCKED``) and the other sweep
+        passes them by, and once escalated they are no longer overdue; on SQLite a chunk's
+        transaction is the only writer. Each UPDATE is also conditional on the status, level and
+        escalation count read.
         """
         at = at or now()
         if at.tzinfo is None:
             raise GrievanceError("the sweep's time needs a time zone (e.g. +08:00)")
         today = beijing_date(at)
+        deadline = _memo(self.calendar.deadline)
+        up_from = _memo(escalation)
         overdue = escalated = at_top = 0
-        with self.database.connect() as connection:
-            query = (
-                select(
-                    Grievance.id,
-                    Grievance.ref,
-                    Grievance.status,
-                    Grievance.category,
-                    Grievance.level,
-                    Grievance.area,
-                    Grievance.lead_department,
-                    Grievance.escalations,
-                    Grievance.ack_days,
-                    Grievance.ack_due,
-                    Grievance.resolve_days,
-                    Grievance.resolve_due,
-                )
-                .where(
-                    Grievance.province == self.province,
-                    or_(
-                        and_(
-                            Grievance.status.in_(("routed", "reopened")),
-                            Grievance.ack_due < today,
-                        ),
-                        and_(Grievance.status.in_(OPEN), Grievance.resolve_due < today),
-                    ),
-                )
-                .order_by(Grievance.id)
-            )
-            events = []
-            for case in connection.execute(query).all():
-                overdue += 1
-                late = (
-                    "not acknowledged by " + case.ack_due.isoformat()
-                    if case.status in ("routed", "reopened") and case.ack_due < today
-                    else "not resolved by " + case.resolve_due.isoformat()
-                )
-                up = escalation(
-                    case.category, case.level, case.area, self.province, case.lead_department
-                )
-                if up is None:
-                    at_top += 1
-                    continue
-                ack = self.calendar.deadline(today, case.ack_days or 0)
-                resolve = self.calendar.deadline(today, case.resolve_days or 0)
-                done = connection.execute(
-                    update(Grievance)
-                    .where(
-                        Grievance.id == case.id,
-                        Grievance.status == case.status,
-                        Grievance.level == case.level,
-                        Grievance.escalations == case.escalations,
+        last = 0
+        while True:
+            with self.database.connect() as connection:
+                cases = connection.execute(self._overdue(today, last)).all()
+                if not cases:
+                    break
+                last = cases[-1].id
+                stamp = now()
+                changes = []
+                events = []
+                for case in cases:
+                    overdue += 1
+                    up = up_from(
+                        case.category, case.level, case.area, self.province, case.lead_department
                     )
-                    .values(
-                        level=up.level,
-                        area=up.area,
-                        unit=up.unit,
-                        lead_department=up.lead_department,
-                        status="routed",
-                        escalations=Grievance.escalations + 1,
-                        ack_due=ack.due,
-                        resolve_due=resolve.due,
-                        provisional=ack.provisional or resolve.provisional,
-                        updated_at=now(),
+                    if up is None:
+                        at_top += 1
+                        continue
+                    late = (
+                        "not acknowledged by " + case.ack_due.isoformat()
+                        if case.status in ("routed", "reopened") and case.ack_due < today
+                        else "not resolved by " + case.resolve_due.isoformat()
                     )
-                ).rowcount
-                if done != 1:
-                    continue
-                escalated += 1
-                events.append(
-                    self._event(
-                        case.ref,
-                        "escalated",
-                        f"{late}: from the {case.level} conference ({case.area}) to the "
-                        f"{up.level} conference ({up.area})",
+                    ack = deadline(today, case.ack_days or 0)
+                    resolve = deadline(today, case.resolve_days or 0)
+                    changes.append(
                         {
-                            "from_level": case.level,
-                            "to_level": up.level,
-                            "from_area": case.area,
-                            "to_area": up.area,
-                            "as_of": at.isoformat(),
-                            "ack_due": ack.due.isoformat(),
-                            "resolve_due": resolve.due.isoformat(),
-                        },
+                            "row": case.id,
+                            "was_status": case.status,
+                            "was_level": case.level,
+                            "was_escalations": case.escalations,
+                            "level": up.level,
+                            "area": up.area,
+                            "unit": up.unit,
+                            "lead_department": up.lead_department,
+                            "status": "routed",
+                            "escalations": case.escalations + 1,
+                            "ack_due": ack.due,
+                            "resolve_due": resolve.due,
+                            "deadline_from": today,
+                            "provisional": ack.provisional or resolve.provisional,
+                            "updated_at": stamp,
+                        }
                     )
-                )
-            record(connection, events)
+                    events.append(
+                        self._event(
+                            case.ref,
+                            "escalated",
+                            f"{late}: from the {case.level} conference ({case.area}) to the "
+                            f"{up.level} conference ({up.area})",
+                            {
+                                "from_level": case.level,
+                                "to_level": up.level,
+                                "from_area": case.area,
+                                "to_area": up.area,
+                                "unit": up.unit,
+                                "as_of": at.isoformat(),
+                                "ack_due": ack.due.isoformat(),
+                                "resolve_due": resolve.due.isoformat(),
+                            },
+                        )
+                    )
+                if changes:
+                    connection.execute(
+                        update(Grievance).where(
+                            Grievance.id == bindparam("row"),
+                            Grievance.status == bindparam("was_status"),
+                            Grievance.level == bindparam("was_level"),
+                            Grievance.escalations == bindparam("was_escalations"),
+                        ),
+                        changes,
+                    )
+                    escalated += len(changes)
+                    record(connection, events)
         return SweepResult(overdue, escalated, at_top)
+
+    def _overdue(self, today: dt.date, after: int) -> Select[Any]:
+        """The next chunk of grievances past a deadline on ``today``, after row ``after``."""
+        return (
+            select(
+                Grievance.id,
+                Grievance.ref,
+                Grievance.status,
+                Grievance.category,
+                Grievance.level,
+                Grievance.area,
+                Grievance.lead_department,
+                Grievance.escalations,
+                Grievance.ack_days,
+                Grievance.ack_due,
+                Grievance.resolve_days,
+                Grievance.resolve_due,
+            )
+            .where(
+                Grievance.province == self.province,
+                Grievance.id > after,
+                or_(
+                    and_(
+                        Grievance.status.in_(("routed", "reopened")),
+                        Grievance.ack_due < today,
+                    ),
+                    and_(Grievance.status.in_(OPEN), Grievance.resolve_due < today),
+                ),
+            )
+            .order_by(Grievance.id)
+            .limit(SWEEP_CHUNK)
+            .with_for_update(skip_locked=True)
+        )
 
     # --- the lifecycle -------------------------------------------------------------------------
 
@@ -538,6 +599,7 @@ class GrievanceService:
                 "reopens": Grievance.reopens + 1,
                 "resolve_due": deadline.due,
                 "ack_due": ack.due,
+                "deadline_from": today,
                 "provisional": ack.provisional or deadline.provisional,
             },
             extra=[
@@ -606,6 +668,11 @@ class GrievanceService:
                     .order_by(Event.id)
                 )
             )
+
+
+def _memo(function: Callable[..., T]) -> Callable[..., T]:
+    """``function`` remembering its answers for this run (deadlines and escalations repeat)."""
+    return cache(function)
 
 
 def _row_of(batch: Sequence[GrievanceRow], ref: str) -> int:

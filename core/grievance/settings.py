@@ -25,6 +25,41 @@ class GrievanceSettings(ChelunSettings):
     grievance_batch: int = Field(
         default=1_000, ge=1, description="Grievances classified and routed per hook call."
     )
+    grievance_platform_url: str | None = Field(
+        default=None,
+        description="The province platform's JSON grievance feed that core's default pulls "
+        "(GET with cursor and limit); unset: no platform unless a plugin names one.",
+    )
+    grievance_page_size: int = Field(
+        default=100, ge=1, le=1_000, description="Grievances asked for per platform page."
+    )
+    grievance_max_pages: int = Field(
+        default=1_000,
+        ge=1,
+        description="Pages one pull fetches at most; the next pull resumes where it stopped.",
+    )
+    grievance_reply_url: str | None = Field(
+        default=None,
+        description="Where core's default posts replies to drivers (the province platform's "
+        "reply endpoint); unset: replies nobody else delivers are marked unsent.",
+    )
+    grievance_handler_url: str | None = Field(
+        default=None,
+        description="Where core's default posts notices to the conference that now handles a "
+        "grievance (escalations); unset: marked unsent.",
+    )
+    grievance_notify_attempts: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="Attempts to send one notice before it is marked failed (kept for retry).",
+    )
+    http_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds an outside system has to answer one HTTP request.",
+    )
 
 
 SETTINGS = GrievanceSettings

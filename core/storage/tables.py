@@ -304,3 +304,111 @@ class Grievance(Base):
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+    #: What it is about, when named: a freight platform or a service area (from classification).
+    subject: Mapped[str | None] = mapped_column(String(100))
+    #: The matter it is handled in, with the like grievances of other drivers.
+    matter_id: Mapped[int | None] = mapped_column(ForeignKey("grievance_matter.id"))
+    #: The member driver paired with the driver (结对联系), who relays the driver's grievance.
+    relayed_by: Mapped[int | None] = mapped_column(ForeignKey("driver.id"))
+    #: The day the current deadlines are counted from (received, escalated or reopened).
+    deadline_from: Mapped[dt.date | None] = mapped_column(Date)
+
+
+class GrievanceMatter(Base):
+    """A matter (事项): the like grievances of many drivers (about one platform, one service
+    area) handled together by one joint conference. Each grievance keeps its own lifecycle and
+    deadlines; the matter lets the conference see and settle them as one."""
+
+    __tablename__ = "grievance_matter"
+    __table_args__ = (UniqueConstraint("province", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province: Mapped[str] = mapped_column(String(2))
+    #: ``category|subject|level|area``: grievances with the same key share the matter.
+    key: Mapped[str] = mapped_column(String(200))
+    category: Mapped[str] = mapped_column(String(30))
+    subject: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(10))
+    area: Mapped[str] = mapped_column(String(8))
+    unit: Mapped[str | None] = mapped_column(String(200))
+    opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+
+
+class SyncCursor(Base):
+    """Where a pull from an outside system stands: the cursor of the next page to ask for.
+
+    Written in the same transaction as the page's rows, so a pull that fails half-way resumes
+    after the last page stored, neither losing nor repeating one.
+    """
+
+    __tablename__ = "sync_cursor"
+
+    province: Mapped[str] = mapped_column(String(2), primary_key=True)
+    source: Mapped[str] = mapped_column(String(50), primary_key=True)
+    cursor: Mapped[str | None] = mapped_column(Text)
+    pages: Mapped[int] = mapped_column(Integer, default=0)
+    items: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+
+
+NOTIFICATION_RECIPIENTS = ("driver", "handler")
+NOTIFICATION_STATUSES = ("pending", "sending", "sent", "failed", "unsent")
+
+
+class Notification(Base):
+    """A notice owed for an event (the outbox): one per event and recipient, never two.
+
+    ``pending`` until a sender claims it (``sending``, with the time claimed), ``sent`` once the
+    receiver accepted it; ``failed`` after the last attempt, ``unsent`` when no channel reaches
+    the recipient. ``last_error`` holds a status or an exception's class, never a message body.
+    """
+
+    __tablename__ = "notification"
+    __table_args__ = (
+        UniqueConstraint("event_id", "recipient"),
+        _one_of("recipient", NOTIFICATION_RECIPIENTS),
+        _one_of("status", NOTIFICATION_STATUSES),
+        Index("ix_notification_status", "province", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province: Mapped[str] = mapped_column(String(2))
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id"))
+    recipient: Mapped[str] = mapped_column(String(10))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    channel: Mapped[str | None] = mapped_column(String(120))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+    claimed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+HOLIDAY_KINDS = ("off", "work")
+
+
+class HolidaySchedule(Base):
+    """A year's holiday schedule loaded by an operator (the State Council's notice): it takes
+    the place of the library's rules for that year, and the year's deadlines stop being
+    provisional."""
+
+    __tablename__ = "holiday_schedule"
+
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source: Mapped[str] = mapped_column(String(200))
+    loaded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+    loaded_by: Mapped[str] = mapped_column(String(120))
+
+
+class HolidayDay(Base):
+    """A day of a loaded schedule that is not what its weekday says: a holiday (``off``) or a
+    make-up working day (``work``, 调休). It may lie in the year before the schedule's."""
+
+    __tablename__ = "holiday_day"
+    __table_args__ = (_one_of("kind", HOLIDAY_KINDS),)
+
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    year: Mapped[int] = mapped_column(ForeignKey("holiday_schedule.year"))
+    kind: Mapped[str] = mapped_column(String(4))
+    name: Mapped[str] = mapped_column(String(50))
