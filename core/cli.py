@@ -10,6 +10,7 @@ import typer
 
 from chelun.capabilities import CAPABILITIES, room
 from chelun.commands import command_group, err, fail, friendly, load_settings, out
+from chelun.schedules import register_calendar
 
 app = command_group(
     "chelun: roster intake, grievances, claims and recognition for truck drivers' bodies.",
@@ -19,6 +20,7 @@ plugins_app = command_group("See which plugins are loaded.")
 db_app = command_group("Manage the database schema.")
 for capability in CAPABILITIES:
     room(capability, "cli").register(app)
+register_calendar(app)
 app.add_typer(plugins_app, name="plugins")
 app.add_typer(db_app, name="db")
 

@@ -7,7 +7,17 @@ import datetime as dt
 import holidays
 import pytest
 
-from chelun.calendar import BEIJING, beijing_date, end_of_day, published_years, working_calendar
+from chelun.calendar import (
+    BEIJING,
+    Deadline,
+    WorkingCalendar,
+    YearSchedule,
+    beijing_date,
+    end_of_day,
+    library_make_up_days,
+    published_years,
+    working_calendar,
+)
 
 CN_2026 = holidays.country_holidays("CN", years=2026, language="en_US")
 
@@ -78,3 +88,63 @@ def test_a_deadline_ends_at_midnight_beijing_time() -> None:
     assert ends.astimezone(BEIJING).hour == 0
     with pytest.raises(ValueError):
         beijing_date(dt.datetime(2026, 10, 27, 12, 0))
+
+
+# --- schedules loaded by an operator -----------------------------------------------------------
+
+D = dt.date
+# A short 2027 schedule: New Year's Day bridged to Thursday 31 December 2026, made up by
+# Saturday 26 December 2026; the Spring Festival's Saturday 20 February a make-up day.
+LOADED_2027 = YearSchedule(
+    2027,
+    off=frozenset({D(2026, 12, 31), D(2027, 1, 1), D(2027, 2, 5), D(2027, 2, 12)}),
+    work=frozenset({D(2026, 12, 26), D(2027, 2, 20)}),
+)
+
+
+def test_a_loaded_year_replaces_the_rules_for_that_year() -> None:
+    assert 2027 not in published_years(), "python-holidays carries 2027: pick a later year"
+    calendar = WorkingCalendar({2027: LOADED_2027})
+    assert calendar.is_published(2027) and calendar.loaded_years == {2027}
+    assert not calendar.is_published(2028)
+    assert calendar.is_working_day(D(2027, 2, 20))  # a make-up Saturday
+    assert calendar.is_working_day(D(2026, 12, 26))  # one in the year before
+    assert not calendar.is_working_day(D(2026, 12, 31))
+    assert not calendar.is_working_day(D(2027, 2, 12))
+    # 8 February 2027 is a Spring Festival day by the rules; this schedule does not list it.
+    assert not working_calendar().is_working_day(D(2027, 2, 8))
+    assert calendar.is_working_day(D(2027, 2, 8))
+    assert not calendar.is_working_day(D(2027, 2, 13))  # an ordinary Saturday
+    assert calendar.deadline(D(2026, 12, 28), 15) == Deadline(D(2027, 1, 20), provisional=False)
+    assert working_calendar().deadline(D(2026, 12, 28), 15).due == D(2027, 1, 19)
+
+
+def test_without_loaded_schedules_the_calendar_is_the_librarys() -> None:
+    assert WorkingCalendar().loaded_years == frozenset()
+    assert not working_calendar().is_working_day(D(2026, 12, 26))
+    day = D(2025, 12, 1)
+    while day < D(2027, 3, 1):
+        assert WorkingCalendar({}).is_working_day(day) is working_calendar().is_working_day(day)
+        day += dt.timedelta(days=1)
+
+
+def test_a_loaded_year_drops_the_librarys_make_up_days_in_the_year_before() -> None:
+    # python-holidays' 2007 schedule made Saturday 30 December 2006 a working day; a loaded 2007
+    # schedule that does not list it leaves it a Saturday off.
+    assert D(2006, 12, 30) in library_make_up_days(2007)
+    assert working_calendar().is_working_day(D(2006, 12, 30))
+    loaded = YearSchedule(2007, off=frozenset({D(2007, 1, 1)}), work=frozenset())
+    assert not WorkingCalendar({2007: loaded}).is_working_day(D(2006, 12, 30))
+    assert library_make_up_days(2040) == frozenset()
+
+
+def test_schedules_that_contradict_themselves_or_each_other_are_refused() -> None:
+    with pytest.raises(ValueError, match="2028 schedule"):
+        WorkingCalendar({2027: YearSchedule(2028, frozenset(), frozenset())})
+    with pytest.raises(ValueError, match="both off and working"):
+        WorkingCalendar(
+            {2027: YearSchedule(2027, frozenset({D(2027, 1, 2)}), frozenset({D(2027, 1, 2)}))}
+        )
+    clash = YearSchedule(2026, off=frozenset({D(2026, 12, 26)}), work=frozenset())
+    with pytest.raises(ValueError, match="disagree about 2026-12-26"):
+        WorkingCalendar({2026: clash, 2027: LOADED_2027})
