@@ -39,6 +39,11 @@ NoteOption = Annotated[str, typer.Option("--note", help="Why, for the history (n
 
 def register(app: typer.Typer) -> None:
     """Add the grievance commands to the ``chelun`` command line."""
+    from chelun.grievance.notify import register_notify
+    from chelun.grievance.platform import register_pull
+
+    register_pull(grievance_app)
+    register_notify(grievance_app)
     app.add_typer(grievance_app, name="grievance")
 
 
@@ -219,6 +224,40 @@ def grievance_list(
     out.print(table)
 
 
+@grievance_app.command("matters")
+@friendly
+def grievance_matters(
+    province: ProvinceOption,
+    least: Annotated[
+        int, typer.Option("--least", min=1, help="Only matters with at least this many.")
+    ] = 2,
+) -> None:
+    """List matters: like grievances of many drivers (one platform, one service area) handled
+    together by one conference, the largest first (no personal data)."""
+    from rich.table import Table
+
+    from chelun.grievance.matters import matters
+
+    service = _service(province)
+    with service.database.engine.connect() as connection:
+        found = matters(connection, service.province, least=least)
+    table = Table("matter", "category", "subject", "level", "area", "grievances", "drivers", "open")
+    for matter in found:
+        table.add_row(
+            str(matter.id),
+            matter.category,
+            matter.subject,
+            matter.level,
+            matter.area,
+            str(matter.cases),
+            str(matter.drivers),
+            str(matter.open),
+        )
+    out.print(table)
+    if not found:
+        err.print(f"no matter of {least} grievances or more in province {service.province}")
+
+
 @grievance_app.command("show")
 @friendly
 def grievance_show(ref: RefArgument, province: ProvinceOption) -> None:
@@ -322,23 +361,62 @@ def grievance_merge(
 @friendly
 def grievance_stats(
     province: ProvinceOption,
-    now: Annotated[
-        str | None, typer.Option("--now", metavar="ISO", help="As of this time (default: now).")
+    by: Annotated[
+        str,
+        typer.Option(
+            "--by",
+            metavar="GROUPING",
+            help="Group by province, city, county, category, period (month received, "
+            "YYYY-MM) or week (ISO week received, YYYY-Www).",
+        ),
+    ] = "category",
+    format: Annotated[
+        str, typer.Option("--format", metavar="FORMAT", help="table (default) or csv.")
+    ] = "table",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "--output", "-o", metavar="FILE", help="Write to a file, not stdout."
+        ),
+    ] = None,
+    at: Annotated[
+        str | None,
+        typer.Option(
+            "--at",
+            "--now",
+            metavar="ISO",
+            help="As of this time (default: now), which decides what is overdue; Beijing if "
+            "no zone.",
+        ),
     ] = None,
 ) -> None:
     """Collected, resolved, the closure, timely-handling and satisfaction rates with their
-    denominators, median days to resolve, overdue and escalated, by category."""
-    from rich.table import Table
+    denominators, median days to resolve, overdue and escalated, by a grouping and in all.
 
-    from chelun.grievance.stats import grievance_stats as compute
-    from chelun.grievance.stats import rate
+    A grievance's county is its own, else its driver's home county; its city is the county's
+    first four digits and 00. CSV has a line a group, the total (group "all") last, each rate as
+    a number from 0 to 1 beside its part and denominator.
+    """
+    from rich.console import Console
+    from rich.table import Column, Table
+
+    from chelun.grievance.stats import GROUPINGS, figure_rows, grouped_stats, rate, write_stats_csv
     from chelun.storage.events import now as current_time
 
-    at = _instant(now) or current_time()
+    if by not in GROUPINGS:
+        raise fail(f"--by {by!r} is not a grouping: one of {', '.join(GROUPINGS)}", 2)
+    table_format = format.strip().lower() == "table"
+    if not table_format and format.strip().lower() != "csv":
+        raise fail(f"unknown format {format!r}: table or csv", 2)
+    when = _instant(at) or current_time()
     service = _service(province)
-    total, by_category = compute(service.database, service.province, at)
+    total, groups = grouped_stats(service.database, service.province, when, by)
+    if not table_format:
+        rows = figure_rows(total, groups)
+        write_export(output, lambda stream: write_stats_csv(rows, stream), "groups")
+        return
     table = Table(
-        "category",
+        Column(by, no_wrap=True),
         "collected",
         "resolved",
         "closure rate",
@@ -347,9 +425,9 @@ def grievance_stats(
         "median days",
         "overdue",
         "escalated",
-        title=f"Grievances of province {service.province}",
+        title=f"Grievances of province {service.province} by {by}",
     )
-    for name, figures in [*sorted(by_category.items()), ("all", total)]:
+    for name, figures in [*sorted(groups.items()), ("all", total)]:
         median = figures.median_days
         table.add_row(
             name,
@@ -362,11 +440,18 @@ def grievance_stats(
             f"{figures.overdue:,}",
             f"{figures.escalated:,}",
         )
-    out.print(table)
-    out.print(
+    legend = (
         "closure rate (办结率): resolved or closed / collected less rejected and merged; "
         "timely rate (及时处办率): routed, never escalated and not overdue / routed; "
         "satisfaction (满意率): satisfied / answers when closing. "
-        f"{total.quarantined:,} quarantined rows are not counted.",
-        highlight=False,
+        f"{total.quarantined:,} quarantined rows are not counted."
     )
+    if output is None:
+        out.print(table)
+        out.print(legend, highlight=False)
+        return
+    with output.open("w", encoding="utf-8") as handle:
+        console = Console(file=handle, width=160, color_system=None)
+        console.print(table)
+        console.print(legend, highlight=False)
+    err.print(f"{len(groups) + 1:,} groups written to {output}", highlight=False)

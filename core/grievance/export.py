@@ -34,6 +34,9 @@ COLUMNS = (
     "reopens",
     "satisfied",
     "driver",
+    "relayed_by",
+    "subject",
+    "matter",
     "classified_by",
     "routed_by",
 )
@@ -80,6 +83,9 @@ def export_grievances(database: Database, province: str, out: TextIO, *, reveal:
                 case.reopens,
                 _flag(case.satisfied),
                 driver_code(province, case.driver_id) if case.driver_id else "",
+                driver_code(province, case.relayed_by) if case.relayed_by else "",
+                case.subject or "",
+                "" if case.matter_id is None else case.matter_id,
                 case.classified_by or "",
                 case.routed_by or "",
             ]

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 import pluggy
 from sqlalchemy import Connection, Select, and_, bindparam, or_, select, update
 
-from chelun.calendar import BEIJING, beijing_date, working_calendar
+from chelun.calendar import BEIJING, beijing_date
 from chelun.grievance.defaults import classify_text, default_route
 from chelun.grievance.intake import GrievanceRow, read_grievances
 from chelun.grievance.matters import group_into_matters
@@ -27,6 +27,7 @@ from chelun.grievance.routing import escalation
 from chelun.grievance.settings import GrievanceSettings
 from chelun.identity.codes import driver_code
 from chelun.plugin_manager import PluginError, decide
+from chelun.schedules import calendar_for
 from chelun.storage.db import Database
 from chelun.storage.events import NewEvent, now, record
 from chelun.storage.tables import Driver, Event, Grievance
@@ -93,7 +94,7 @@ class GrievanceService:
         self.province = province
         self.actor = actor
         self.settings = settings or GrievanceSettings()
-        self.calendar = working_calendar()
+        self.calendar = calendar_for(database)
 
     def _event(
         self,

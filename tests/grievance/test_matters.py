@@ -92,9 +92,9 @@ def test_like_grievances_of_many_drivers_form_one_matter_and_keep_their_cases(
     service.route_pending()
     with database.engine.connect() as connection:
         assert {m.subject: m.cases for m in matters(connection, "51")}["满帮"] == 4
-        assert connection.execute(
-            select(func.count()).select_from(GrievanceMatter)
-        ).scalar_one() == 2
+        assert (
+            connection.execute(select(func.count()).select_from(GrievanceMatter)).scalar_one() == 2
+        )
 
 
 def test_a_grievance_links_the_paired_member_who_relays_it(
