@@ -17,10 +17,12 @@ in this order and in the same run:
   deadlines and an event per grievance.
 
 Routing and the sweep each run in a child process that reports its own peak resident memory
-above what it held before the work (``VmHWM`` after resetting it, less ``VmRSS``), so ``--grievances 10000`` beside ``100000`` shows
-whether memory grows with the number of grievances (on SQLite the page cache, up to 256 MiB,
-grows with the rows touched: ``--sqlite-cache-mib 8`` sets it small to show the rest). Without ``--database`` a fresh SQLite file
-in a temporary folder is used; a PostgreSQL URL gets a fresh schema, dropped afterwards.
+above what it held before the work (``VmHWM`` after resetting it, less ``VmRSS``), so
+``--grievances 10000`` beside ``100000`` shows whether memory grows with the number of
+grievances (on SQLite the page cache, up to 256 MiB, grows with the rows touched:
+``--sqlite-cache-mib 8`` sets it small to show the rest). Without ``--database`` a fresh
+SQLite file in a temporary folder is used; a PostgreSQL URL gets a fresh schema, dropped
+afterwards.
 """
 
 from __future__ import annotations
