@@ -20,6 +20,17 @@ class ChelunSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHELUN_", env_file=".env", extra="ignore")
 
 
+class HttpSettings(ChelunSettings):
+    """Base of the settings of a capability that talks to outside systems over HTTP."""
+
+    http_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="Seconds an outside system has to answer one HTTP request.",
+    )
+
+
 class Settings(ChelunSettings):
     """Where chelun keeps its data and which plugins it loads."""
 

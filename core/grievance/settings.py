@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from chelun.settings import ChelunSettings
+from chelun.settings import HttpSettings
 
 
-class GrievanceSettings(ChelunSettings):
+class GrievanceSettings(HttpSettings):
     """The working-day limits of grievance handling, unless a routing decision sets its own."""
 
     grievance_ack_days: int = Field(
@@ -53,12 +53,6 @@ class GrievanceSettings(ChelunSettings):
         ge=1,
         le=20,
         description="Attempts to send one notice before it is marked failed (kept for retry).",
-    )
-    http_timeout: float = Field(
-        default=10.0,
-        gt=0,
-        le=300,
-        description="Seconds an outside system has to answer one HTTP request.",
     )
 
 
