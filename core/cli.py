@@ -131,10 +131,14 @@ def demo(
     if drivers < 4:
         raise fail("--drivers must be at least 4 (one per province)", 2)
     current = load_settings()
+    from chelun.demo.claims import print_claim_figures
     from chelun.demo.run import print_grievance_figures, print_where_to_look, run_demo
     from chelun.roster.report import print_intake_summary
 
     summaries = run_demo(current, drivers=drivers, seed=seed, console=err)
     print_intake_summary(out, summaries, title="Synthetic pilot: roster intake")
     print_grievance_figures(current, [summary.province for summary in summaries], out)
+    print_claim_figures(
+        current.resolved_database_url, [summary.province for summary in summaries], out
+    )
     print_where_to_look(current, out)

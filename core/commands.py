@@ -139,6 +139,7 @@ def _explain(exc: Exception) -> tuple[str, int] | None:
     from pydantic import ValidationError
     from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
+    from chelun.claims.service import ClaimError, ClaimInputError
     from chelun.plugin_manager import PluginError
     from chelun.roster.staging import StagingIncomplete
     from chelun.sources.profiles import ProfileError
@@ -155,6 +156,8 @@ def _explain(exc: Exception) -> tuple[str, int] | None:
         SourceReadError | ProfileError | PluginError | LockBusy | StagingIncomplete | SchemaError,
     ):
         return str(exc), 1
+    if isinstance(exc, ClaimError):
+        return str(exc), 2 if isinstance(exc, ClaimInputError) else 1
     if isinstance(exc, DBAPIError | ArgumentError | NoSuchModuleError):
         return database_error(_database_url(), exc), 1
     return None

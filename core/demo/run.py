@@ -7,6 +7,7 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from chelun.demo.claims import run_claims
 from chelun.demo.roster import generate_province
 from chelun.identity.divisions import PILOT_PROVINCES
 from chelun.roster.service import RosterSummary
@@ -65,6 +66,10 @@ def run_demo(
             progress.update(overall, description=f"{name}: grievances")
             handled = run_grievances(settings, code, count, seed=seed + offset, folder=folder)
             progress.console.print(f"{code} {name}: {handled}", highlight=False)
+            progress.update(overall, description=f"{name}: claims")
+            claimed = run_claims(code, count, seed=seed + offset, folder=folder)
+            if claimed:
+                progress.console.print(f"{code} {name}: {claimed}", highlight=False)
             progress.advance(overall)
         progress.update(overall, description="synthetic pilot")
     return summaries
@@ -178,6 +183,9 @@ def print_where_to_look(settings: Settings, console: Console) -> None:
         "  chelun roster export --province 62 --reveal  unmasked, when the work needs it\n"
         "  chelun roster quarantine --province 62       rows a clerk must fix, and why\n"
         "  chelun grievance list --province 62          grievances and their deadlines\n"
+        "  chelun grievance matters --province 62       grievances grouped in matters\n"
+        "  chelun claims list --province 62             claims and where they stand\n"
+        "  chelun claims stats --province 62            claims paid, refused by reason\n"
         "  chelun plugins list                          the plugins of each province",
         highlight=False,
     )

@@ -7,6 +7,7 @@ the ORM classes serve the rest.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -26,8 +27,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from chelun.claims.models import CLAIM_STATUSES, LOSS_TYPES, REASON_CODES
 from chelun.grievance.models import CATEGORIES, LEVELS
-from chelun.storage.types import UtcDateTime
+from chelun.storage.types import Money, UtcDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -412,3 +414,85 @@ class HolidayDay(Base):
     year: Mapped[int] = mapped_column(ForeignKey("holiday_schedule.year"))
     kind: Mapped[str] = mapped_column(String(4))
     name: Mapped[str] = mapped_column(String(50))
+
+
+class Claim(Base):
+    """An insurance claim (理赔) of a driver under a province's scheme, and where it stands.
+    Every change is also an event (entity ``claim``, key ``<province>:<ref>``).
+
+    ``id_number``, ``name``, ``phone`` and ``payload`` (the body sent to the insurer) are personal
+    data: never in a message. A quarantined claim (a malformed row) keeps what could be read and
+    the reason. Amounts are Decimal yuan stored as whole fen.
+
+    Submission: ``idempotency_key``, ``fingerprint`` (SHA-256 of ``payload``) and ``payload``
+    are written and committed before the first attempt, with ``sending_at``; every later attempt
+    sends the same key and the same bytes, so the insurer creates the claim once even when its
+    answer was lost. ``insurer_claim_id`` is set once the insurer answered.
+    """
+
+    __tablename__ = "claim"
+    __table_args__ = (
+        UniqueConstraint("province", "ref"),
+        UniqueConstraint("idempotency_key"),
+        _one_of("status", CLAIM_STATUSES),
+        CheckConstraint(
+            "loss_type IS NULL OR loss_type IN ("
+            + ", ".join(f"'{value}'" for value in LOSS_TYPES)
+            + ")",
+            name="loss_type",
+        ),
+        CheckConstraint(
+            "reason_code IS NULL OR reason_code IN ("
+            + ", ".join(f"'{value}'" for value in REASON_CODES)
+            + ")",
+            name="reason_code",
+        ),
+        Index("ix_claim_work", "province", "status"),
+        # Limits and duplicates read a driver's other claims.
+        Index("ix_claim_driver", "province", "driver_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province: Mapped[str] = mapped_column(String(2))
+    ref: Mapped[str] = mapped_column(String(100))
+    product: Mapped[str | None] = mapped_column(String(42))
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    name: Mapped[str | None] = mapped_column(String(100))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    driver_id: Mapped[int | None] = mapped_column(ForeignKey("driver.id"))
+    incident_time: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    #: The Beijing date of the evening the night of the incident began.
+    night_of: Mapped[dt.date | None] = mapped_column(Date)
+    #: The covered site's code, when the site given is one.
+    site: Mapped[str | None] = mapped_column(String(20))
+    #: The site as the claim gave it (a code or a name).
+    site_given: Mapped[str | None] = mapped_column(String(100))
+    loss_type: Mapped[str | None] = mapped_column(String(5))
+    amount_claimed: Mapped[Decimal | None] = mapped_column(Money)
+    police_report_no: Mapped[str | None] = mapped_column(String(50))
+    photos: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20))
+    reason_code: Mapped[str | None] = mapped_column(String(30))
+    #: Why: the quarantine reason, a refusal's explanation or the insurer's own code.
+    reason: Mapped[str | None] = mapped_column(Text)
+    checked_by: Mapped[str | None] = mapped_column(String(120))
+    policy_no: Mapped[str | None] = mapped_column(String(50))
+    amount_payable: Mapped[Decimal | None] = mapped_column(Money)
+    assessed_by: Mapped[str | None] = mapped_column(String(120))
+    idempotency_key: Mapped[str | None] = mapped_column(String(80))
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
+    payload: Mapped[str | None] = mapped_column(Text)
+    sending_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    insurer_claim_id: Mapped[str | None] = mapped_column(String(64))
+    insurer_status: Mapped[str | None] = mapped_column(String(20))
+    amount_approved: Mapped[Decimal | None] = mapped_column(Money)
+    amount_paid: Mapped[Decimal | None] = mapped_column(Money)
+    payment_ref: Mapped[str | None] = mapped_column(String(64))
+    appeals: Mapped[int] = mapped_column(Integer, default=0)
+    reported_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+    submitted_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    paid_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    synced_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import DateTime, Dialect
+from sqlalchemy import BigInteger, DateTime, Dialect, Integer
 from sqlalchemy.types import TypeDecorator
+
+#: One fen (分), the smallest amount of money stored.
+CENT = Decimal("0.01")
 
 
 class UtcDateTime(TypeDecorator[dt.datetime]):
@@ -33,3 +37,38 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=dt.UTC)
         return value.astimezone(dt.UTC)
+
+
+class _Hundredths(TypeDecorator[Decimal]):
+    """A ``Decimal`` with two places stored as a whole number of hundredths on every database,
+    so no value ever passes through a float and sums compare exactly. A float is refused, and so
+    is a value with more than two places."""
+
+    impl = BigInteger
+    cache_ok = True
+    #: What the values are, for the errors.
+    what = "values"
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        if isinstance(value, float) or not isinstance(value, Decimal | int):
+            raise ValueError(f"{self.what} are Decimal (never float)")
+        hundredths = Decimal(value) * 100
+        if hundredths != hundredths.to_integral_value():
+            raise ValueError(f"{self.what} have at most two decimal places")
+        return int(hundredths)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        return (Decimal(int(value)) / 100).quantize(CENT)
+
+
+class Money(_Hundredths):
+    """An amount of yuan, stored as whole fen (BigInteger)."""
+
+    impl = BigInteger
+    cache_ok = True
+    what = "amounts of money"
+

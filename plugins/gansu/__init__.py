@@ -33,3 +33,8 @@ def chelun_route_grievances(province: str, grievances: list[GrievanceItem]) -> l
         else None
         for grievance in grievances
     ]
+
+
+# Claims: the 车货无忧 scheme as data, and its insurer's client.
+from chelun.plugins.gansu.insurer import chelun_insurer_client  # noqa: E402, F401
+from chelun.plugins.gansu.scheme import chelun_claim_products  # noqa: E402, F401
