@@ -445,3 +445,28 @@ def decide(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> Decision | Non
         if value is not None:
             return Decision(value, impl.plugin_name)
     return None
+
+
+def decide_batch(
+    pm: pluggy.PluginManager, hook: str, count: int, kind: type, /, **kwargs: Any
+) -> tuple[list[Any], str | None]:
+    """Call a batch decision hook (a batch of ``count`` items in ``kwargs``, a decision or None
+    per item out): the first plugin's answers, checked, and its name; ``[None] * count`` and None
+    when no plugin decided. A plugin that answers with something other than a list as long as
+    the batch, or with decisions that are not ``kind``, is named in a ``PluginError``. Items
+    left None are the caller's to decide (core's default)."""
+    decision = decide(pm, hook, **kwargs)
+    if decision is None:
+        return [None] * count, None
+    plugin = decision.plugin
+    if not isinstance(decision.value, list | tuple):
+        raise PluginError(plugin, hook, f"returned a {type(decision.value).__name__}, not a list")
+    answers = list(decision.value)
+    if len(answers) != count:
+        raise PluginError(plugin, hook, f"returned {len(answers)} decisions for {count} items")
+    for answer in answers:
+        if answer is not None and not isinstance(answer, kind):
+            raise PluginError(
+                plugin, hook, f"returned a {type(answer).__name__}, not a {kind.__name__}"
+            )
+    return answers, plugin

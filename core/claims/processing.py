@@ -51,7 +51,7 @@ from chelun.claims.checks import (
 from chelun.claims.models import Assessment, CheckResult, ClaimItem, PriorClaim, Product
 from chelun.claims.service import ClaimError, ClaimsService, appeal_overrides
 from chelun.identity.codes import driver_code
-from chelun.plugin_manager import PluginError, decide
+from chelun.plugin_manager import PluginError, decide_batch
 from chelun.storage.events import NewEvent, now, record
 from chelun.storage.tables import Claim, Driver
 
@@ -307,25 +307,17 @@ def _decide(
 ) -> tuple[list[Any], str]:
     """The first plugin's decision for each item (None for those it leaves to core), and the
     plugin's name. A list of the wrong length or holding something else is its error."""
-    decision = decide(
-        service.pm, hook, province=service.province, product=product, claims=items, prior=prior
+    answers, plugin = decide_batch(
+        service.pm,
+        hook,
+        len(items),
+        kind,
+        province=service.province,
+        product=product,
+        claims=items,
+        prior=prior,
     )
-    if decision is None:
-        return [None] * len(items), CORE
-    plugin = decision.plugin
-    if not isinstance(decision.value, list | tuple):
-        raise PluginError(plugin, hook, f"returned a {type(decision.value).__name__}, not a list")
-    answers = list(decision.value)
-    if len(answers) != len(items):
-        raise PluginError(
-            plugin, hook, f"returned {len(answers)} decisions for {len(items)} claims"
-        )
-    for answer in answers:
-        if answer is not None and not isinstance(answer, kind):
-            raise PluginError(
-                plugin, hook, f"returned a {type(answer).__name__}, not a {kind.__name__}"
-            )
-    return answers, plugin
+    return answers, plugin or CORE
 
 
 def _filled(

@@ -20,7 +20,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, NamedTuple
 
-import pluggy
 from sqlalchemy import Connection, select, update
 
 from chelun.claims.intake import (
@@ -35,7 +34,7 @@ from chelun.claims.models import REASON_CODES, Product
 from chelun.claims.settings import ClaimsSettings
 from chelun.identity.normalise import fold_text, normalise_name
 from chelun.plugin_manager import PluginError, call_all
-from chelun.storage.db import Database
+from chelun.province_service import ProvinceService
 from chelun.storage.events import NewEvent, now, record
 from chelun.storage.tables import Claim, Driver, Event
 
@@ -108,23 +107,13 @@ def site_key(name: str) -> str:
     return "".join(fold_text(name).split()).lower().removesuffix(SERVICE_AREA)
 
 
-class ClaimsService:
+class ClaimsService(ProvinceService):
     """The claims of one province."""
 
-    def __init__(
-        self,
-        database: Database,
-        pm: pluggy.PluginManager,
-        province: str,
-        *,
-        actor: str = "user:cli",
-        settings: ClaimsSettings | None = None,
-    ) -> None:
-        self.database = database
-        self.pm = pm
-        self.province = province
-        self.actor = actor
-        self.settings = settings or ClaimsSettings()
+    SETTINGS = ClaimsSettings
+    settings: ClaimsSettings
+
+    def _ready(self) -> None:
         self._products: dict[str, Product] | None = None
 
     def products(self) -> dict[str, Product]:

@@ -15,7 +15,6 @@ from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pluggy
 from sqlalchemy import Connection, Select, and_, bindparam, or_, select, update
 
 from chelun.calendar import BEIJING, beijing_date
@@ -26,9 +25,9 @@ from chelun.grievance.models import Classification, GrievanceItem, Route
 from chelun.grievance.routing import escalation
 from chelun.grievance.settings import GrievanceSettings
 from chelun.identity.codes import driver_code
-from chelun.plugin_manager import PluginError, decide
+from chelun.plugin_manager import decide_batch
+from chelun.province_service import ProvinceService
 from chelun.schedules import calendar_for
-from chelun.storage.db import Database
 from chelun.storage.events import NewEvent, now, record
 from chelun.storage.tables import Driver, Event, Grievance
 
@@ -77,24 +76,14 @@ def entity_key(province: str, ref: str) -> str:
     return f"{province}:{ref}"
 
 
-class GrievanceService:
+class GrievanceService(ProvinceService):
     """The grievances of one province."""
 
-    def __init__(
-        self,
-        database: Database,
-        pm: pluggy.PluginManager,
-        province: str,
-        *,
-        actor: str = "user:cli",
-        settings: GrievanceSettings | None = None,
-    ) -> None:
-        self.database = database
-        self.pm = pm
-        self.province = province
-        self.actor = actor
-        self.settings = settings or GrievanceSettings()
-        self.calendar = calendar_for(database)
+    SETTINGS = GrievanceSettings
+    settings: GrievanceSettings
+
+    def _ready(self) -> None:
+        self.calendar = calendar_for(self.database)
 
     def _event(
         self,
@@ -269,23 +258,11 @@ class GrievanceService:
         self, hook: str, items: list[GrievanceItem], kind: type, fallback: Any
     ) -> list[tuple[Any, str]]:
         """Each item's decision and the plugin that made it; core's own for items left None."""
-        decision = decide(self.pm, hook, province=self.province, grievances=items)
-        answers: list[Any] = [None] * len(items)
-        plugin = CORE
-        if decision is not None:
-            plugin = decision.plugin
-            answers = list(decision.value)
-            if len(answers) != len(items):
-                raise PluginError(
-                    plugin, hook, f"returned {len(answers)} decisions for {len(items)} grievances"
-                )
-            for answer in answers:
-                if answer is not None and not isinstance(answer, kind):
-                    raise PluginError(
-                        plugin, hook, f"returned a {type(answer).__name__}, not a {kind.__name__}"
-                    )
+        answers, plugin = decide_batch(
+            self.pm, hook, len(items), kind, province=self.province, grievances=items
+        )
         return [
-            (answer, plugin) if answer is not None else (fallback(item), CORE)
+            (answer, plugin) if answer is not None and plugin else (fallback(item), CORE)
             for answer, item in zip(answers, items, strict=True)
         ]
 
