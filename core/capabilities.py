@@ -20,7 +20,7 @@ from __future__ import annotations
 from importlib import import_module
 from types import ModuleType
 
-CAPABILITIES: tuple[str, ...] = ("roster", "grievance", "claims")
+CAPABILITIES: tuple[str, ...] = ("roster", "grievance", "claims", "recognition")
 
 
 def room(capability: str, part: str) -> ModuleType:

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from chelun.demo.claims import run_claims
+from chelun.demo.recognition import run_recognition
 from chelun.demo.roster import generate_province
 from chelun.identity.divisions import PILOT_PROVINCES
 from chelun.roster.service import RosterSummary
@@ -66,6 +67,9 @@ def run_demo(
             progress.update(overall, description=f"{name}: grievances")
             handled = run_grievances(settings, code, count, seed=seed + offset, folder=folder)
             progress.console.print(f"{code} {name}: {handled}", highlight=False)
+            progress.update(overall, description=f"{name}: recognition")
+            recognised = run_recognition(settings, code, seed=seed + offset, folder=folder)
+            progress.console.print(f"{code} {name}: {recognised}", highlight=False)
             progress.update(overall, description=f"{name}: claims")
             claimed = run_claims(code, count, seed=seed + offset, folder=folder)
             if claimed:
@@ -186,6 +190,8 @@ def print_where_to_look(settings: Settings, console: Console) -> None:
         "  chelun grievance matters --province 62       grievances grouped in matters\n"
         "  chelun claims list --province 62             claims and where they stand\n"
         "  chelun claims stats --province 62            claims paid, refused by reason\n"
+        "  chelun awards list --province 62             award campaigns and where they stand\n"
+        "  chelun visits stats --province 62            drivers visited, by period\n"
         "  chelun plugins list                          the plugins of each province",
         highlight=False,
     )

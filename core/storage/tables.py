@@ -29,7 +29,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from chelun.claims.models import CLAIM_STATUSES, LOSS_TYPES, REASON_CODES
 from chelun.grievance.models import CATEGORIES, LEVELS
-from chelun.storage.types import Money, UtcDateTime
+from chelun.recognition.models import UNIT_KINDS, VISIT_KINDS, VISITOR_ROLES
+from chelun.storage.types import Money, Points, UtcDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -496,3 +497,198 @@ class Claim(Base):
     synced_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
 
+
+# --- Recognition: award campaigns and care visits ------------------------------------------------
+# The unit, visit and visitor codes are the recognition capability's (its hooks' models say them).
+
+CAMPAIGN_STATUSES = (
+    "open",
+    "closed",
+    "checked",
+    "scored",
+    "shortlisted",
+    "notice",
+    "objections",
+    "published",
+)
+NOMINATION_STATUSES = (
+    "nominated",
+    "eligible",
+    "excluded",
+    "scored",
+    "shortlisted",
+    "not_placed",
+    "awarded",
+    "withdrawn",
+)
+NOMINEE_TYPES = ("driver", "enterprise")
+OBJECTION_STATUSES = ("pending", "upheld", "dismissed")
+PUBLICATION_STATUSES = ("pending", "sent", "failed")
+VISIT_STATUSES = ("planned", "done", "missed", "cancelled")
+
+
+class AwardCampaign(Base):
+    """An award campaign (评选表彰) of a province and where it stands. ``rules`` is the award
+    kind as it was when the campaign opened, so a plugin changed later does not change a running
+    campaign. Every change is also an event (entity ``award_campaign``, key ``<province>:<id>``).
+    """
+
+    __tablename__ = "award_campaign"
+    __table_args__ = (
+        _one_of("status", CAMPAIGN_STATUSES),
+        Index("ix_award_campaign_work", "province", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province: Mapped[str] = mapped_column(String(2))
+    kind: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(12))
+    rules: Mapped[dict[str, Any]] = mapped_column(JSON)
+    #: The plugin that registered the award kind.
+    kind_plugin: Mapped[str] = mapped_column(String(120))
+    nominations_open: Mapped[dt.date] = mapped_column(Date)
+    nominations_close: Mapped[dt.date] = mapped_column(Date)
+    #: The period eligibility looks at (grievances, claims, safety record).
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    period_end: Mapped[dt.date] = mapped_column(Date)
+    notice_start: Mapped[dt.date | None] = mapped_column(Date)
+    notice_end: Mapped[dt.date | None] = mapped_column(Date)
+    #: The notice's end falls in a year whose holiday schedule is not published yet.
+    provisional: Mapped[bool] = mapped_column(Boolean, default=False)
+    opened_by: Mapped[str] = mapped_column(String(120))
+    opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+    published_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+
+
+class AwardNomination(Base):
+    """One nominee of a campaign, by public identifier (a driver's roster code, a fleet's credit
+    code), the unit that nominated, and its eligibility, score, rank and place.
+
+    ``reason`` is the unit's own words and may name people: never in a message.
+    """
+
+    __tablename__ = "award_nomination"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "nominee"),
+        _one_of("status", NOMINATION_STATUSES),
+        _one_of("nominee_kind", NOMINEE_TYPES),
+        _one_of("unit_kind", UNIT_KINDS),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("award_campaign.id"))
+    nominee: Mapped[str] = mapped_column(String(20))
+    nominee_kind: Mapped[str] = mapped_column(String(10))
+    driver_id: Mapped[int | None] = mapped_column(ForeignKey("driver.id"))
+    unit: Mapped[str] = mapped_column(String(100))
+    unit_kind: Mapped[str] = mapped_column(String(16))
+    #: The nominee's city (prefecture), six digits: what the per-city quota counts.
+    city: Mapped[str | None] = mapped_column(String(6))
+    reason: Mapped[str | None] = mapped_column(Text)
+    #: The row of the nomination file it came from.
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(12))
+    #: Why it is excluded, withdrawn or not placed.
+    status_reason: Mapped[str | None] = mapped_column(Text)
+    checked_by: Mapped[str | None] = mapped_column(String(120))
+    criteria_points: Mapped[Decimal | None] = mapped_column(Points)
+    fact_points: Mapped[Decimal | None] = mapped_column(Points)
+    total_score: Mapped[Decimal | None] = mapped_column(Points)
+    score_parts: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    scored_by: Mapped[str | None] = mapped_column(String(120))
+    rank: Mapped[int | None] = mapped_column(Integer)
+    nominated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+
+
+class AwardScore(Base):
+    """One reviewer's score of one criterion for one nominee; a reviewer's later score of the
+    same criterion replaces the earlier one until the campaign is scored."""
+
+    __tablename__ = "award_score"
+    __table_args__ = (UniqueConstraint("nomination_id", "criterion", "reviewer"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nomination_id: Mapped[int] = mapped_column(ForeignKey("award_nomination.id"))
+    criterion: Mapped[str] = mapped_column(String(40))
+    reviewer: Mapped[str] = mapped_column(String(100))
+    score: Mapped[Decimal] = mapped_column(Points)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+
+
+class AwardObjection(Base):
+    """An objection (异议) to a nominee raised during the public notice, and its decision."""
+
+    __tablename__ = "award_objection"
+    __table_args__ = (_one_of("status", OBJECTION_STATUSES),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nomination_id: Mapped[int] = mapped_column(ForeignKey("award_nomination.id"))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    reason: Mapped[str] = mapped_column(Text)
+    raised_by: Mapped[str] = mapped_column(String(120))
+    raised_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+    decision: Mapped[str | None] = mapped_column(Text)
+    decided_by: Mapped[str | None] = mapped_column(String(120))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class AwardPublication(Base):
+    """A publication of a final list owed to one channel (the outbox): ``pending`` until the
+    receiver accepts it (``sent``), ``failed`` after a run's last attempt (tried again by the
+    next publish run). ``last_error`` is a status or an exception's class, never a body."""
+
+    __tablename__ = "award_publication"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "channel"),
+        _one_of("status", PUBLICATION_STATUSES),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    campaign_id: Mapped[int] = mapped_column(ForeignKey("award_campaign.id"))
+    channel: Mapped[str] = mapped_column(String(120))
+    plugin: Mapped[str] = mapped_column(String(120))
+    url: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    headers: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+
+
+class CareVisit(Base):
+    """A care visit (走访慰问) planned for a driver in a period (a month, ``YYYY-MM``): why, who
+    visits (a branch secretary or an instructor, for which unit, where), and its outcome. Every
+    change is also an event (entity ``care_visit``, key ``<province>:<period>:<driver code>``).
+
+    ``note`` is the visitor's words and may name people: never in a message.
+    """
+
+    __tablename__ = "care_visit"
+    __table_args__ = (
+        UniqueConstraint("province", "period", "driver_id"),
+        _one_of("kind", VISIT_KINDS),
+        _one_of("role", VISITOR_ROLES),
+        _one_of("status", VISIT_STATUSES),
+        Index("ix_care_visit_period", "province", "period", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    province: Mapped[str] = mapped_column(String(2))
+    period: Mapped[str] = mapped_column(String(7))
+    driver_id: Mapped[int] = mapped_column(ForeignKey("driver.id"))
+    kind: Mapped[str] = mapped_column(String(10))
+    reason: Mapped[str] = mapped_column(Text)
+    selected_by: Mapped[str] = mapped_column(String(120))
+    role: Mapped[str] = mapped_column(String(20))
+    unit: Mapped[str] = mapped_column(String(100))
+    place: Mapped[str | None] = mapped_column(String(100))
+    assigned_by: Mapped[str] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(10), default="planned")
+    visited_on: Mapped[dt.date | None] = mapped_column(Date)
+    note: Mapped[str | None] = mapped_column(Text)
+    planned_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime, default=_now)

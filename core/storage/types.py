@@ -72,3 +72,10 @@ class Money(_Hundredths):
     cache_ok = True
     what = "amounts of money"
 
+
+class Points(_Hundredths):
+    """Points of a score, stored as whole hundredths (Integer)."""
+
+    impl = Integer
+    cache_ok = True
+    what = "points"
