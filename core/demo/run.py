@@ -190,7 +190,7 @@ def print_where_to_look(settings: Settings, console: Console) -> None:
         "  chelun grievance matters --province 62       grievances grouped in matters\n"
         "  chelun claims list --province 62             claims and where they stand\n"
         "  chelun claims stats --province 62            claims paid, refused by reason\n"
-        "  chelun awards list --province 62             award campaigns and where they stand\n"
+        "  chelun awards list --province 62             award campaigns\n"
         "  chelun visits stats --province 62            drivers visited, by period\n"
         "  chelun plugins list                          the plugins of each province",
         highlight=False,

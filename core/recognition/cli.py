@@ -577,7 +577,8 @@ def visits_stats(
         write_export(output, write, "rows")
         return
     for row in rows:
-        rate = f", {row['visit_rate']} of those due" if row["visit_rate"] else ""
+        due = row["planned"] - row["cancelled"]
+        rate = f", {row['done'] / due:.1%} ({row['done']}/{due}) of those due" if due else ""
         out.print(
             f"{row['province']} {row['period']}: {row['planned']} planned, {row['done']} done, "
             f"{row['missed']} missed, {row['cancelled']} cancelled{rate}; "
