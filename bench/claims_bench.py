@@ -92,7 +92,10 @@ def floor(database_url: str, path: Path, insurer_url: str) -> tuple[float, int]:
     with engine.begin() as connection:
         connection.execute(
             insert(plain),
-            [{"ref": row["claim_ref"], "cells": json.dumps(row, ensure_ascii=False)} for row in rows],
+            [
+                {"ref": row["claim_ref"], "cells": json.dumps(row, ensure_ascii=False)}
+                for row in rows
+            ],
         )
     with httpx.Client(base_url=insurer_url, timeout=10) as client:
         for row in rows:

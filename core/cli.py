@@ -10,17 +10,34 @@ import typer
 
 from chelun.capabilities import CAPABILITIES, room
 from chelun.commands import command_group, err, fail, friendly, load_settings, out
+from chelun.ops.cli import register_ops
+from chelun.ops.report import register_report
 from chelun.schedules import register_calendar
 
 app = command_group(
     "chelun: roster intake, grievances, claims and recognition for truck drivers' bodies.",
     pretty_exceptions_enable=False,
 )
-plugins_app = command_group("See which plugins are loaded.")
+
+
+@app.callback()
+@friendly
+def main(ctx: typer.Context) -> None:
+    """Configure logging before every command: context, masking, a masked report of a crash."""
+    from chelun.logs import configure_cli_logging
+
+    configure_cli_logging(ctx.invoked_subcommand)
+
+
+plugins_app = command_group(
+    "See which plugins are loaded, start a new one, check one (docs/plugins.md)."
+)
 db_app = command_group("Manage the database schema.")
 for capability in CAPABILITIES:
     room(capability, "cli").register(app)
 register_calendar(app)
+register_report(app)
+register_ops(app)
 app.add_typer(plugins_app, name="plugins")
 app.add_typer(db_app, name="db")
 
@@ -29,15 +46,25 @@ app.add_typer(db_app, name="db")
 @friendly
 def plugins_list(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    hook: Annotated[
+        str | None,
+        typer.Option(
+            "--hook", metavar="NAME", help="Only the plugins implementing this hook (chelun_...)."
+        ),
+    ] = None,
 ) -> None:
-    """List each plugin: its version, the provinces it serves and the hooks it implements, and
-    each plugin left out (failed) with the reason."""
+    """List each plugin: its version, the provinces it serves, the hook API it supports and the
+    hooks it implements, and each plugin left out (failed) with the reason. With --hook, only
+    the loaded plugins implementing that hook (a warning on stderr names those left out)."""
     from rich.padding import Padding
     from rich.table import Table
     from rich.text import Text
 
     from chelun.plugin_manager import PluginError, PluginFailure, PluginHost
     from chelun.settings import Settings
+
+    if hook is not None:
+        hook = _known_hook(hook)
 
     def warn(failure: PluginFailure) -> None:
         err.print(Text.assemble(("warning: ", "bold yellow"), str(failure)), soft_wrap=True)
@@ -47,6 +74,10 @@ def plugins_list(
     except PluginError as exc:
         raise fail(str(exc)) from None
     infos = host.describe()
+    failures = host.failures
+    if hook is not None:
+        infos = [info for info in infos if hook in info.hooks]
+        failures = []
     if as_json:
         payload = [
             {
@@ -55,6 +86,7 @@ def plugins_list(
                 "origin": info.origin,
                 "provinces": list(info.provinces),
                 "hooks": list(info.hooks),
+                "hook_api": info.hook_api,
                 "status": "loaded",
                 "error": None,
             }
@@ -66,10 +98,11 @@ def plugins_list(
                 "origin": failure.origin,
                 "provinces": [],
                 "hooks": [],
+                "hook_api": None,
                 "status": "failed",
                 "error": failure.reason,
             }
-            for failure in host.failures
+            for failure in failures
         ]
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
@@ -77,18 +110,104 @@ def plugins_list(
     # any terminal width.
     for info in infos:
         served = "all provinces" if not info.provinces else "province " + ", ".join(info.provinces)
+        api = f"  hook API {info.hook_api}" if info.hook_api else ""
         out.print(
-            Text.assemble((info.name, "bold"), f" {info.version}  {served}  ({info.origin})"),
+            Text.assemble((info.name, "bold"), f" {info.version}  {served}{api}  ({info.origin})"),
             soft_wrap=True,
         )
         out.print(Padding(Text(", ".join(info.hooks) or "no hooks"), (0, 0, 0, 4)))
-    if host.failures:
+    if hook is not None and not infos:
+        out.print(f"no plugin implements {hook}", highlight=False)
+    if failures:
         failed = Table(title="plugins that failed to load (left out)", title_style="bold red")
         for column in ("plugin", "origin", "reason"):
             failed.add_column(column, no_wrap=column == "plugin")
-        for failure in host.failures:
+        for failure in failures:
             failed.add_row(failure.name, failure.origin, failure.reason)
         out.print(failed)
+
+
+def _known_hook(name: str) -> str:
+    """``name`` when it is a hook of this chelun; a usage error naming the closest otherwise."""
+    import difflib
+
+    from chelun.capabilities import spec_classes
+
+    hooks = [h for spec in spec_classes() for h in vars(spec) if h.startswith("chelun_")]
+    if name in hooks:
+        return name
+    close = difflib.get_close_matches(name, hooks, n=1) or difflib.get_close_matches(
+        f"chelun_{name}", hooks, n=1
+    )
+    hint = f"did you mean {close[0]}? " if close else ""
+    raise fail(f"no hook {name!r}: {hint}docs/hooks.md lists every hook", 2)
+
+
+@plugins_app.command("new")
+@friendly
+def plugins_new(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="The plugin's name, e.g. zhejiang.")],
+    province: Annotated[
+        str,
+        typer.Option(
+            "--province",
+            "-p",
+            metavar="CODE",
+            help="The province it serves: a two-digit code (33) or a pilot province's name.",
+        ),
+    ],
+    directory: Annotated[
+        str,
+        typer.Option(
+            "--directory", metavar="DIR", help="Where to write it (default: this folder)."
+        ),
+    ] = ".",
+) -> None:
+    """Write a new plugin package, chelun-NAME/: pyproject.toml with the entry point, the plugin
+    module with one example hook per capability, its tests (which pass as written) and a
+    README. Then: cd chelun-NAME, pip install -e ., pytest, chelun plugins check NAME."""
+    from pathlib import Path
+
+    from chelun.kit.commands import plugins_new as write
+
+    write(name, province, Path(directory))
+
+
+@plugins_app.command("check")
+@friendly
+def plugins_check(
+    plugin: Annotated[
+        str,
+        typer.Argument(
+            metavar="PATH_OR_NAME",
+            help="An installed plugin's name, its package folder (with pyproject.toml), or a "
+            ".py file.",
+        ),
+    ],
+    province: Annotated[
+        str | None,
+        typer.Option(
+            "--province",
+            "-p",
+            metavar="CODE",
+            help="The province to check it for (default: the first it serves).",
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")] = False,
+    timeout: Annotated[
+        float,
+        typer.Option("--timeout", metavar="SECONDS", min=0.1, help="Seconds a hook has to answer."),
+    ] = 60.0,
+) -> None:
+    """Run the conformance checks on a plugin and print a report: it loads; its hook API;
+    signatures fit the hooks; answers to sample inputs have the right types; decision hooks are
+    deterministic; no other province's data touched; no personal data logged. Exits 1 when a
+    check fails."""
+    from chelun.kit.commands import plugins_check as check
+
+    code = check(plugin, province, as_json=as_json, timeout=timeout)
+    if code:
+        raise typer.Exit(code)
 
 
 @db_app.command("upgrade")

@@ -52,14 +52,19 @@ _SECRET_WORDS = ("url", "token", "password", "secret", "key")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    """Print ``error: message`` on stderr; raise the returned Exit to stop with ``code``."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    """Print ``error: message`` on stderr (personal data masked); raise the returned Exit to stop
+    with ``code``."""
+    from chelun.logs import mask_text
+
+    err.print(f"[bold red]error:[/] {mask_text(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 
 def warn(message: str) -> None:
-    """Print ``warning: message`` on stderr."""
-    err.print(f"[bold yellow]warning:[/] {message}", highlight=False, soft_wrap=True)
+    """Print ``warning: message`` on stderr (personal data masked)."""
+    from chelun.logs import mask_text
+
+    err.print(f"[bold yellow]warning:[/] {mask_text(message)}", highlight=False, soft_wrap=True)
 
 
 def settings_error(exc: ValidationError) -> str:
@@ -118,6 +123,9 @@ def friendly(command: F) -> F:
 
     @functools.wraps(command)
     def run(*args: Any, **kwargs: Any) -> Any:
+        from chelun.logs import bind
+
+        bind(command=command.__name__.replace("_", " "))
         try:
             return command(*args, **kwargs)
         except (typer.Exit, typer.Abort):
@@ -140,6 +148,7 @@ def _explain(exc: Exception) -> tuple[str, int] | None:
     from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
     from chelun.claims.service import ClaimError, ClaimInputError
+    from chelun.logs import LogFileError
     from chelun.plugin_manager import PluginError
     from chelun.roster.staging import StagingIncomplete
     from chelun.sources.profiles import ProfileError
@@ -153,7 +162,13 @@ def _explain(exc: Exception) -> tuple[str, int] | None:
         return None
     if isinstance(
         exc,
-        SourceReadError | ProfileError | PluginError | LockBusy | StagingIncomplete | SchemaError,
+        SourceReadError
+        | ProfileError
+        | PluginError
+        | LockBusy
+        | StagingIncomplete
+        | SchemaError
+        | LogFileError,
     ):
         return str(exc), 1
     if isinstance(exc, ClaimError):
@@ -222,6 +237,9 @@ def province_code(value: str, current: Settings | None = None) -> str:
             "with CHELUN_PROVINCES (e.g. CHELUN_PROVINCES=33)",
             2,
         )
+    from chelun.logs import bind
+
+    bind(province=code)
     return code
 
 

@@ -15,23 +15,44 @@ A plugin that cannot be loaded (import error, missing or malformed declaration, 
 not fit its specification, unknown hook, hook wrapper) is left out on its own: it is recorded in
 ``PluginHost.failures`` and reported (a warning on the ``chelun.plugins`` logger by default), and
 every other plugin and every province's manager work as usual.
+
+Versioned hook API: core's hooks, their arguments and what they return make up chelun's hook API,
+numbered ``HOOK_API_VERSION``. A plugin declares the versions it is written for
+(``CHELUN_HOOK_API = ">=1,<2"``); one that excludes this chelun's is refused when it loads, with
+a message saying so, rather than called with arguments it does not expect.
+
+Calling plugins: ``call_all``, ``call_each``, ``decide`` and ``decide_batch`` call each
+implementation themselves, so as to name the plugin behind every answer. An implementation that
+raises, answers with something its hook's specification does not allow, or does not answer within
+``CHELUN_PLUGIN_TIMEOUT`` seconds is reported as a ``PluginMisbehaved`` naming the plugin and the
+hook. What a run does then is ``CHELUN_PLUGIN_FAILURE`` (``QUARANTINE_HOOKS`` says where
+``quarantine`` applies; docs/plugins.md explains both).
 """
 
 from __future__ import annotations
 
+import collections.abc
+import contextvars
+import functools
 import importlib.metadata
 import logging
+import queue
 import re
+import threading
+import types
+import typing
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Any
+from typing import Any, Literal
 
 import pluggy
+from pydantic import BaseModel, Field
 
-from chelun.capabilities import default_plugins, spec_classes
+from chelun.capabilities import CAPABILITIES, default_plugins, spec_classes
 from chelun.hooks import PROJECT
-from chelun.settings import Settings
+from chelun.settings import ChelunSettings, Settings
 
 ENTRY_POINT_GROUP = "chelun"
 #: The distribution whose entry points are loaded even with ``entry_points=False``: chelun's own,
@@ -39,7 +60,48 @@ ENTRY_POINT_GROUP = "chelun"
 OWN_DISTRIBUTION = "chelun"
 LOGGER = logging.getLogger("chelun.plugins")
 
+#: The version of chelun's hook API: the hooks, their arguments and what they return. It goes up
+#: by one when a change would break a plugin written for it (a hook removed or renamed, an
+#: argument removed or changing meaning, a return type narrowed); a new hook or a new argument
+#: does not change it, since an implementation asks only for the arguments it names.
+HOOK_API_VERSION = 1
+#: The attribute in which a plugin declares the hook API versions it supports.
+HOOK_API_ATTRIBUTE = "CHELUN_HOOK_API"
+
+#: Hooks where ``CHELUN_PLUGIN_FAILURE=quarantine`` applies, and what happens to the record(s) of
+#: a call that misbehaved: for each, "no decision" leaves the records as they were and the next
+#: run asks again. Every other hook fails the run whatever the setting: there, no answer means
+#: core decides (or a contribution goes missing), which would store decisions made without the
+#: province's rules.
+QUARANTINE_HOOKS: dict[str, str] = {
+    "chelun_assign_branch": "the member driver stays without a branch until the next run",
+    "chelun_pair_drivers": "the home city's drivers stay unpaired until the next run",
+    "chelun_check_phones": "the batch stays at the phone stage until the next run",
+    "chelun_home_visits": "the batch stays at the visit stage until the next run",
+    "chelun_insurer_client": "the product's claims wait at assessed until the next run",
+}
+
 _REASON_LIMIT = 300
+#: Names of core's default plugins: never time-limited, never quarantined.
+_CORE_NAMES = frozenset(f"chelun.{capability}.defaults" for capability in CAPABILITIES)
+
+
+class PluginSettings(ChelunSettings):
+    """How chelun treats a plugin that misbehaves while a hook runs."""
+
+    plugin_timeout: float = Field(
+        default=300.0,
+        ge=0,
+        le=86_400,
+        description="Seconds a plugin's hook implementation has to answer one call before it is "
+        "reported as hung (0: no limit).",
+    )
+    plugin_failure: Literal["fail", "quarantine"] = Field(
+        default="fail",
+        description="What a run does when a plugin raises, answers with the wrong type or hangs: "
+        "fail (stop; the batch's transaction is rolled back) or quarantine (set the record "
+        "aside for the next run, where the hook allows it; docs/plugins.md).",
+    )
 
 
 class PluginError(RuntimeError):
@@ -50,6 +112,15 @@ class PluginError(RuntimeError):
         self.hook = hook
         where = f"plugin {plugin!r}" + (f", hook {hook}" if hook else "")
         super().__init__(f"{where}: {message}")
+
+
+class PluginMisbehaved(PluginError):
+    """A plugin's implementation misbehaved while its hook ran: ``kind`` says how (``raised``,
+    ``wrong type``, ``timed out``)."""
+
+    def __init__(self, plugin: str, hook: str, kind: str, message: str) -> None:
+        self.kind = kind
+        super().__init__(plugin, hook, message)
 
 
 @dataclass(frozen=True)
@@ -84,6 +155,8 @@ class PluginInfo:
     origin: str
     provinces: tuple[str, ...]
     hooks: tuple[str, ...]
+    #: The hook API versions it declares (``CHELUN_HOOK_API``) as written; None: undeclared.
+    hook_api: str | None = None
 
     @property
     def neutral(self) -> bool:
@@ -219,6 +292,72 @@ def declared_provinces(plugin: object) -> tuple[str, ...]:
     return tuple(sorted(set(codes)))
 
 
+_API_CLAUSE = re.compile(r"(>=|<=|==|!=|>|<)?\s*(\d{1,4})")
+
+
+def declared_hook_api(plugin: object) -> str | None:
+    """The hook API versions a plugin declares (``CHELUN_HOOK_API``), as text; None when it
+    declares none, which is taken to mean this chelun's version.
+
+    A declaration is a range, ``">=1,<2"`` (clauses ``>=``, ``>``, ``<=``, ``<``, ``==``, ``!=``
+    or a bare version, joined by commas), or the versions themselves, ``(1,)``, ``(1, 2)`` or
+    ``1``.
+    Raises ``ValueError`` saying what is wrong: a malformed declaration, or one that leaves out
+    ``HOOK_API_VERSION``.
+    """
+    declared = getattr(plugin, HOOK_API_ATTRIBUTE, None)
+    if declared is None:
+        return None
+    supported: bool | None = None
+    if isinstance(declared, str):
+        text = declared.strip()
+        supported = _range_admits(text, HOOK_API_VERSION)
+    elif isinstance(declared, int) and not isinstance(declared, bool):
+        text = str(declared)
+        supported = declared == HOOK_API_VERSION
+    elif (
+        isinstance(declared, tuple | list | frozenset | set)
+        and declared
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in declared)
+    ):
+        text = repr(tuple(sorted(declared)))
+        supported = HOOK_API_VERSION in declared
+    if supported is None:
+        raise ValueError(
+            f'{HOOK_API_ATTRIBUTE} must be a range of hook API versions such as ">=1,<2", or a '
+            f"tuple of versions such as (1,), not {_shown(declared)}"
+        )
+    if not supported:
+        raise ValueError(
+            f"supports chelun's hook API {text} ({HOOK_API_ATTRIBUTE}), and this chelun's hook "
+            f"API is {HOOK_API_VERSION}: install a release of the plugin written for hook API "
+            f"{HOOK_API_VERSION}, or a chelun whose hook API it supports"
+        )
+    return text
+
+
+def _range_admits(declared: str, version: int) -> bool | None:
+    """Whether ``version`` is inside a declared range; None for text that is not a range."""
+    clauses = [clause.strip() for clause in declared.split(",")]
+    if not all(clauses):
+        return None
+    admitted = True
+    for clause in clauses:
+        match = _API_CLAUSE.fullmatch(clause)
+        if match is None:
+            return None
+        operator, bound = match.group(1) or "==", int(match.group(2))
+        admitted &= {
+            ">=": version >= bound,
+            ">": version > bound,
+            "<=": version <= bound,
+            "<": version < bound,
+            "==": version == bound,
+            "!=": version != bound,
+        }[operator]
+    return admitted
+
+
 def _shown(value: object) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -295,10 +434,13 @@ class PluginHost:
         extra: Iterable[tuple[str, object]] = (),
         entry_points: bool = True,
         report: Callable[[PluginFailure], None] = log_failure,
+        plugin_settings: PluginSettings | None = None,
     ) -> None:
         from chelun import __version__
 
         self.settings = settings or Settings()
+        #: The time limit and the failure policy of the managers' hook calls.
+        self.policy = CallPolicy.of(plugin_settings or PluginSettings())
         extra = list(extra)
         self.failures: list[PluginFailure] = []
         self._defaults: list[_Loaded] = []
@@ -370,12 +512,16 @@ class PluginHost:
                 f"is the same object as plugin {twin.info.name!r}; register it once, under one name"
             )
         try:
+            # The hook API first: a plugin for another API may well fail the checks after it.
+            hook_api = declared_hook_api(plugin)
             provinces = declared_provinces(plugin)
         except ValueError as exc:
             raise _Refused(str(exc)) from None
         hooks = _checked_hooks(source.name, plugin)
         version = source.version or (_version_of(plugin) if isinstance(plugin, ModuleType) else "")
-        return _Loaded(plugin, PluginInfo(source.name, version, source.origin, provinces, hooks))
+        return _Loaded(
+            plugin, PluginInfo(source.name, version, source.origin, provinces, hooks, hook_api)
+        )
 
     def manager(self, province: str) -> pluggy.PluginManager:
         """The plugin manager for one province (built once, then reused)."""
@@ -386,6 +532,7 @@ class PluginHost:
     def _build(self, province: str) -> pluggy.PluginManager:
         # Every plugin was checked alone when it loaded: registering it here cannot fail.
         pm = _scratch_manager()
+        pm.chelun_calls = _Calls(self.policy)  # type: ignore[attr-defined]
         for loaded in self._defaults + self._plugins:
             if loaded.info.provinces and province not in loaded.info.provinces:
                 continue
@@ -398,6 +545,61 @@ class PluginHost:
         return [loaded.info for loaded in self._defaults + self._plugins]
 
 
+# --- calling plugins -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CallPolicy:
+    """How a manager's hook calls treat a misbehaving plugin: the time limit in seconds (None:
+    none) and ``fail`` or ``quarantine``."""
+
+    timeout: float | None = None
+    failure: Literal["fail", "quarantine"] = "fail"
+
+    @classmethod
+    def of(cls, settings: PluginSettings) -> CallPolicy:
+        return cls(settings.plugin_timeout or None, settings.plugin_failure)
+
+
+@dataclass
+class Misbehaviour:
+    """A plugin's misbehaviour in one hook that a manager set aside under ``quarantine``: how,
+    how often, and the first time's message (the plugin's own exception text left out: it may
+    quote the records)."""
+
+    plugin: str
+    hook: str
+    kind: str
+    reason: str
+    count: int = 1
+
+
+class _Calls:
+    """A manager's call state: its policy, the implementations that hung, what it set aside."""
+
+    def __init__(self, policy: CallPolicy) -> None:
+        self.policy = policy
+        self.hung: dict[tuple[str, str], float] = {}
+        self.set_aside: dict[tuple[str, str, str], Misbehaviour] = {}
+        self.lock = threading.Lock()
+
+
+def _calls(pm: pluggy.PluginManager) -> _Calls:
+    """The call state of a manager: a province's manager has its host's; any other manager gets
+    the policy of the settings when first called."""
+    state = getattr(pm, "chelun_calls", None)
+    if state is None:
+        state = _Calls(CallPolicy.of(PluginSettings()))
+        pm.chelun_calls = state  # type: ignore[attr-defined]
+    return state
+
+
+def misbehaviours(pm: pluggy.PluginManager) -> list[Misbehaviour]:
+    """What a manager set aside under ``CHELUN_PLUGIN_FAILURE=quarantine``: one entry per
+    plugin, hook and kind of misbehaviour, with how many calls it concerned."""
+    return list(_calls(pm).set_aside.values())
+
+
 def _implementations(pm: pluggy.PluginManager, hook: str) -> list[pluggy.HookImpl]:
     caller = getattr(pm.hook, hook)
     # pluggy calls implementations last-registered first, honouring tryfirst/trylast; its
@@ -407,16 +609,165 @@ def _implementations(pm: pluggy.PluginManager, hook: str) -> list[pluggy.HookImp
     ]
 
 
-def _invoke(impl: pluggy.HookImpl, hook: str, kwargs: dict[str, Any]) -> Any:
+class _TimedOut(Exception):
+    """An implementation did not answer within its time limit."""
+
+
+class _Call:
+    """One implementation's call, run by a worker thread in the caller's context."""
+
+    def __init__(self, function: Callable[..., Any], args: list[Any]) -> None:
+        self.function = function
+        self.args = args
+        self.context = contextvars.copy_context()
+        # Held until the call is over: the lightest signal a waiting caller can time out on.
+        self.running = threading.Lock()
+        self.running.acquire()
+        self.value: Any = None
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.value = self.context.run(self.function, *self.args)
+        except BaseException as exc:  # handed to the caller, which decides
+            self.error = exc
+        finally:
+            self.running.release()
+
+
+def _serve(jobs: queue.SimpleQueue[_Call | None]) -> None:
+    while (call := jobs.get()) is not None:
+        call.run()
+
+
+class _Worker:
+    """A daemon thread that runs one calling thread's time-limited implementations, one at a
+    time, so that the caller can stop waiting. Python cannot stop a thread: a call that hangs
+    keeps its worker, which the caller abandons (the next call starts a fresh one). The worker
+    ends when it is abandoned or its calling thread ends, once its current call returns, if it
+    ever does; being a daemon, it never keeps the process from exiting."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[_Call | None] = queue.SimpleQueue()
+        threading.Thread(
+            target=_serve, args=(self.jobs,), name="chelun-plugin-call", daemon=True
+        ).start()
+        # Stop the thread when this worker is dropped: abandoned, or its calling thread ended.
+        weakref.finalize(self, self.jobs.put, None)
+
+
+_local = threading.local()
+
+
+def _run_limited(function: Callable[..., Any], args: list[Any], timeout: float) -> Any:
+    """``function(*args)`` on this thread's worker; ``_TimedOut`` after ``timeout`` seconds."""
+    worker: _Worker | None = getattr(_local, "worker", None)
+    if worker is None:
+        worker = _local.worker = _Worker()
+    call = _Call(function, args)
+    worker.jobs.put(call)
+    if not call.running.acquire(timeout=timeout):
+        _local.worker = None  # busy with the hung call for good, perhaps
+        raise _TimedOut
+    if call.error is not None:
+        raise call.error
+    return call.value
+
+
+class _Gate:
+    """A callback handed to a time-limited implementation, closed if the call times out: a call
+    left running can no longer reach the caller's data."""
+
+    def __init__(self, callback: Callable[..., Any]) -> None:
+        self.callback = callback
+        self.open = True
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if not self.open:
+            raise RuntimeError("called after its hook call timed out; ignored")
+        return self.callback(*args, **kwargs)
+
+
+def _invoke(
+    pm: pluggy.PluginManager, impl: pluggy.HookImpl, hook: str, kwargs: dict[str, Any]
+) -> Any:
     missing = [name for name in impl.argnames if name not in kwargs]
     if missing:  # the caller's mistake, not the plugin's
         raise TypeError(f"hook {hook} called without argument(s) {', '.join(missing)}")
+    state = _calls(pm)
+    plugin = impl.plugin_name
+    timeout = None if plugin in _CORE_NAMES else state.policy.timeout
+    if timeout is not None and (plugin, hook) in state.hung:
+        raise PluginMisbehaved(
+            plugin,
+            hook,
+            "timed out",
+            f"did not answer within {state.hung[plugin, hook]:g} s earlier in this run "
+            "(CHELUN_PLUGIN_TIMEOUT); not asked again",
+        )
+    args = [kwargs[name] for name in impl.argnames]
+    gate = None
+    if timeout is not None and "register" in impl.argnames:
+        index = impl.argnames.index("register")
+        gate = args[index] = _Gate(args[index])
     try:
-        return impl.function(*(kwargs[name] for name in impl.argnames))
+        if timeout is None:
+            value = impl.function(*args)
+        else:
+            value = _run_limited(impl.function, args, timeout)
     except PluginError:
         raise
+    except _TimedOut:
+        if gate is not None:
+            gate.open = False
+        state.hung[plugin, hook] = timeout  # type: ignore[assignment]
+        raise PluginMisbehaved(
+            plugin,
+            hook,
+            "timed out",
+            f"did not answer within {timeout:g} s (CHELUN_PLUGIN_TIMEOUT); the call was left "
+            "running in a background thread and its answer will be ignored",
+        ) from None
     except Exception as exc:
-        raise PluginError(impl.plugin_name, hook, f"{type(exc).__name__}: {exc}") from exc
+        raise PluginMisbehaved(plugin, hook, "raised", f"{type(exc).__name__}: {exc}") from exc
+    problem = return_problem(pm, hook, value)
+    if problem is not None:
+        raise PluginMisbehaved(plugin, hook, "wrong type", f"returned {problem}")
+    return value
+
+
+def _set_aside(pm: pluggy.PluginManager, hook: str, error: PluginMisbehaved) -> bool:
+    """Under ``quarantine``, record a misbehaving call of a hook that allows it, so that its
+    record(s) wait for the next run; False where the run must fail instead."""
+    state = _calls(pm)
+    if (
+        state.policy.failure != "quarantine"
+        or hook not in QUARANTINE_HOOKS
+        or error.plugin in _CORE_NAMES
+    ):
+        return False
+    # The plugin's exception text may quote the records: the type alone is kept and logged.
+    reason = error.kind
+    if error.kind == "raised" and error.__cause__ is not None:
+        reason = f"raised {type(error.__cause__).__name__}"
+    elif error.kind != "raised":
+        reason = str(error).split(": ", 1)[-1]
+    key = (error.plugin, hook, error.kind)
+    with state.lock:
+        seen = state.set_aside.get(key)
+        if seen is not None:
+            seen.count += 1
+            return True
+        state.set_aside[key] = Misbehaviour(error.plugin, hook, error.kind, reason)
+    LOGGER.warning(
+        "plugin %r, hook %s: %s; quarantined (CHELUN_PLUGIN_FAILURE=quarantine): %s; later "
+        "calls that misbehave the same way are counted, not logged",
+        error.plugin,
+        hook,
+        reason,
+        QUARANTINE_HOOKS[hook],
+    )
+    return True
 
 
 def call_all(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
@@ -424,7 +775,9 @@ def call_all(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> list[tuple[s
 
     A hook that raises is reported as a ``PluginError`` naming the plugin and the hook.
     """
-    return [(impl.plugin_name, _invoke(impl, hook, kwargs)) for impl in _implementations(pm, hook)]
+    return [
+        (impl.plugin_name, _invoke(pm, impl, hook, kwargs)) for impl in _implementations(pm, hook)
+    ]
 
 
 def call_each(
@@ -433,15 +786,35 @@ def call_each(
     """Like ``call_all``, but each plugin gets the arguments ``arguments(plugin_name)`` returns:
     a ``register`` callback, say, that records which plugin registered what."""
     return [
-        (impl.plugin_name, _invoke(impl, hook, arguments(impl.plugin_name)))
+        (impl.plugin_name, _invoke(pm, impl, hook, arguments(impl.plugin_name)))
         for impl in _implementations(pm, hook)
     ]
 
 
-def decide(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> Decision | None:
-    """Call a firstresult hook; the first non-None result with the plugin that returned it."""
+def call_one(pm: pluggy.PluginManager, plugin: str, hook: str, **kwargs: Any) -> Any:
+    """Call one plugin's implementation of a hook, as the other calls would (time limit, return
+    type checked): what a plugin's own tests and the conformance checks use. Raises
+    ``KeyError`` when the plugin in ``pm`` does not implement ``hook``."""
     for impl in _implementations(pm, hook):
-        value = _invoke(impl, hook, kwargs)
+        if impl.plugin_name == plugin:
+            return _invoke(pm, impl, hook, kwargs)
+    raise KeyError(f"plugin {plugin!r} implements no {hook} in this manager")
+
+
+def decide(pm: pluggy.PluginManager, hook: str, **kwargs: Any) -> Decision | None:
+    """Call a firstresult hook; the first non-None result with the plugin that returned it.
+
+    Under ``CHELUN_PLUGIN_FAILURE=quarantine``, a plugin misbehaving in one of the
+    ``QUARANTINE_HOOKS`` makes the call return None (nobody decided: the caller leaves the
+    record(s) for the next run) instead of raising; the implementations after it are not asked.
+    """
+    for impl in _implementations(pm, hook):
+        try:
+            value = _invoke(pm, impl, hook, kwargs)
+        except PluginMisbehaved as error:
+            if _set_aside(pm, hook, error):
+                return None
+            raise
         if value is not None:
             return Decision(value, impl.plugin_name)
     return None
@@ -460,13 +833,188 @@ def decide_batch(
         return [None] * count, None
     plugin = decision.plugin
     if not isinstance(decision.value, list | tuple):
-        raise PluginError(plugin, hook, f"returned a {type(decision.value).__name__}, not a list")
+        raise PluginMisbehaved(
+            plugin, hook, "wrong type", f"returned a {type(decision.value).__name__}, not a list"
+        )
     answers = list(decision.value)
     if len(answers) != count:
-        raise PluginError(plugin, hook, f"returned {len(answers)} decisions for {count} items")
+        raise PluginMisbehaved(
+            plugin, hook, "wrong type", f"returned {len(answers)} decisions for {count} items"
+        )
     for answer in answers:
         if answer is not None and not isinstance(answer, kind):
-            raise PluginError(
-                plugin, hook, f"returned a {type(answer).__name__}, not a {kind.__name__}"
+            raise PluginMisbehaved(
+                plugin,
+                hook,
+                "wrong type",
+                f"returned a {type(answer).__name__}, not a {kind.__name__}",
             )
     return answers, plugin
+
+
+# --- what a hook may return --------------------------------------------------------------------
+
+
+@functools.cache
+def _spec_hints(function: Callable[..., Any]) -> dict[str, Any]:
+    return typing.get_type_hints(function)
+
+
+def hook_annotations(pm: pluggy.PluginManager, hook: str) -> dict[str, Any] | None:
+    """The resolved annotations of a hook's specification (arguments and ``return``); None for
+    a hook without one."""
+    caller = getattr(pm.hook, hook, None)
+    spec = getattr(caller, "spec", None)
+    if spec is None:
+        return None
+    return _spec_hints(spec.function)
+
+
+def return_problem(pm: pluggy.PluginManager, hook: str, value: Any) -> str | None:
+    """What is wrong with ``value`` as an answer to ``hook`` (``"a dict, not a list"``), checked
+    against its specification's return annotation; None when it fits."""
+    caller = getattr(pm.hook, hook, None)
+    spec = getattr(caller, "spec", None)
+    if spec is None:
+        return None
+    return _return_checker(spec.function)(value)
+
+
+@functools.cache
+def _return_checker(function: Callable[..., Any]) -> Callable[[Any], str | None]:
+    hints = _spec_hints(function)
+    return _checker(hints["return"]) if "return" in hints else _anything
+
+
+def type_problem(value: Any, annotation: Any) -> str | None:
+    """What is wrong with ``value`` as a ``annotation``, in words; None when it fits.
+
+    Covers what hook specifications use: None, unions, lists and tuples (either is accepted
+    for a list), dicts, literals, callables, pydantic models and other classes, and protocols
+    (the members are there). Anything else is not judged.
+    """
+    try:
+        check = _checker(annotation)
+    except TypeError:  # an annotation that cannot be hashed: checked without the cache
+        check = _checker.__wrapped__(annotation)
+    return check(value)
+
+
+def _anything(value: Any) -> str | None:
+    return None
+
+
+@functools.cache
+def _checker(annotation: Any) -> Callable[[Any], str | None]:
+    """A function telling what is wrong with a value as an ``annotation``: built once per
+    annotation, since hooks are called for every batch (and some for every driver)."""
+    if annotation is Any or annotation is object:
+        return _anything
+    if annotation is None or annotation is type(None):
+        return lambda value: None if value is None else f"a {_type_name(value)}, not None"
+    origin = typing.get_origin(annotation)
+    arguments = typing.get_args(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        return _union_checker(annotation, arguments)
+    if origin in (list, tuple, collections.abc.Sequence):
+        return _list_checker(_checker(arguments[0]) if arguments else _anything)
+    if origin is dict:
+        return lambda value: (
+            None if isinstance(value, dict) else f"a {_type_name(value)}, not a dict"
+        )
+    if origin is Literal:
+        return lambda value: (
+            None if value in arguments else f"{value!r}, not one of {list(arguments)}"
+        )
+    if origin is collections.abc.Callable:
+        return lambda value: None if callable(value) else f"a {_type_name(value)}, not a callable"
+    if isinstance(annotation, type):
+        if getattr(annotation, "_is_protocol", False):
+            return _protocol_checker(annotation)
+        name = annotation.__name__
+        return lambda value: (
+            None if isinstance(value, annotation) else f"a {_type_name(value)}, not a {name}"
+        )
+    return _anything
+
+
+def _union_checker(annotation: Any, arguments: tuple[Any, ...]) -> Callable[[Any], str | None]:
+    allows_none = type(None) in arguments
+    options = [_checker(option) for option in arguments if option is not type(None)]
+    shown = _annotation_name(annotation)
+
+    def check(value: Any) -> str | None:
+        if value is None:
+            return None if allows_none else f"None, not {shown}"
+        problems = []
+        for option in options:
+            problem = option(value)
+            if problem is None:
+                return None
+            problems.append(problem)
+        return problems[0] if len(problems) == 1 else f"a {_type_name(value)}, not {shown}"
+
+    return check
+
+
+def _list_checker(item: Callable[[Any], str | None]) -> Callable[[Any], str | None]:
+    def check(value: Any) -> str | None:
+        if not isinstance(value, list | tuple):
+            return f"a {_type_name(value)}, not a list"
+        if item is not _anything:
+            for index, element in enumerate(value):
+                problem = item(element)
+                if problem is not None:
+                    return f"a list whose item {index} is {problem}"
+        return None
+
+    return check
+
+
+def _protocol_checker(protocol: type) -> Callable[[Any], str | None]:
+    members = _protocol_members(protocol)
+
+    def check(value: Any) -> str | None:
+        missing = [name for name in members if not hasattr(value, name)]
+        if missing:
+            return f"a {_type_name(value)} without {', '.join(missing)}, not a {protocol.__name__}"
+        return None
+
+    return check
+
+
+def _protocol_members(protocol: type) -> list[str]:
+    names = set(getattr(protocol, "__annotations__", {}))
+    names |= {
+        name
+        for name, member in vars(protocol).items()
+        if callable(member) and not name.startswith("_")
+    }
+    return sorted(names)
+
+
+def _type_name(value: Any) -> str:
+    return "None" if value is None else type(value).__name__
+
+
+def _annotation_name(annotation: Any) -> str:
+    if isinstance(annotation, type):
+        return annotation.__name__
+    return re.sub(r"\b[\w.]+\.(\w+)", r"\1", str(annotation))
+
+
+def revalidated(value: Any) -> list[str]:
+    """Problems of the pydantic models inside an answer that a plugin built without validation
+    (``model_construct``): each model is validated again from its fields."""
+    problems: list[str] = []
+    if isinstance(value, list | tuple):
+        for element in value:
+            problems.extend(revalidated(element))
+    elif isinstance(value, BaseModel):
+        try:
+            type(value).model_validate(value.model_dump())
+        except ValueError as exc:
+            first = exc.errors()[0] if hasattr(exc, "errors") else {}
+            where = ".".join(str(part) for part in first.get("loc", ())) or "?"
+            problems.append(f"a {type(value).__name__} that does not validate ({where})")
+    return problems

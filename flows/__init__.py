@@ -1,13 +1,18 @@
 """Prefect flows over chelun's core.
 
 Importing this package applies chelun's offline Prefect settings (a private PREFECT_HOME under
-CHELUN_HOME, analytics off) before Prefect itself is imported; values already set win.
+CHELUN_HOME, analytics off) before Prefect itself is imported; values already set win. It then
+sets chelun's logging over Prefect's (``chelun.logs``): context on every record, personal data
+masked in every record, including the run logs Prefect's API handler stores, and in the message
+Prefect keeps of a failed run. A worker's flow-run process imports it too, so that holds there.
 """
 
 from __future__ import annotations
 
+from importlib import import_module
 from typing import TYPE_CHECKING
 
+from chelun.logs import configure_logging, mask_prefect_state_messages
 from chelun.offline import configure_prefect
 from chelun.settings import Settings
 
@@ -17,6 +22,10 @@ if TYPE_CHECKING:
     from chelun.storage.db import Database
 
 configure_prefect(Settings().home)
+# Prefect configures its logging when prefect.main is first imported; chelun's goes over it.
+import_module("prefect.main")
+configure_logging()
+mask_prefect_state_messages()
 
 
 def open_province(province: str) -> tuple[Database, pluggy.PluginManager]:

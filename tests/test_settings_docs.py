@@ -7,10 +7,13 @@ from pathlib import Path
 import pytest
 
 from chelun.capabilities import settings_classes
+from chelun.logs import LogSettings
+from chelun.ops.settings import OpsSettings
+from chelun.plugin_manager import PluginSettings
 from chelun.settings import ChelunSettings, Settings
 
 OPERATORS_DOC = Path(__file__).resolve().parents[1] / "docs" / "operators.md"
-CLASSES = [Settings, *settings_classes()]
+CLASSES = [Settings, LogSettings, *settings_classes(), OpsSettings, PluginSettings]
 
 
 @pytest.mark.parametrize("settings_class", CLASSES, ids=lambda c: c.__name__)

@@ -35,9 +35,8 @@ def chelun_route_grievances(province: str, grievances: list[GrievanceItem]) -> l
     ]
 
 
-# Claims: the 车货无忧 scheme as data, and its insurer's client.
+# Claims: the 车货无忧 scheme as data and its insurer's client; recognition: Gansu's variant of
+# award campaigns (anyone touched by a fraud claim is excluded).
 from chelun.plugins.gansu.insurer import chelun_insurer_client  # noqa: E402, F401
-from chelun.plugins.gansu.scheme import chelun_claim_products  # noqa: E402, F401
-
-# Recognition: this province's variant of award campaigns and care visits.
 from chelun.plugins.gansu.recognition import chelun_check_nominations  # noqa: E402, F401
+from chelun.plugins.gansu.scheme import chelun_claim_products  # noqa: E402, F401

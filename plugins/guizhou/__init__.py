@@ -75,5 +75,6 @@ def chelun_grievance_deliveries(
         for notice in notices
     ]
 
+
 # Recognition: this province's variant of award campaigns and care visits.
 from chelun.plugins.guizhou.recognition import chelun_award_publications  # noqa: E402, F401

@@ -88,5 +88,6 @@ def chelun_route_grievances(province: str, grievances: list[GrievanceItem]) -> l
             routes.append(None)
     return routes
 
+
 # Recognition: this province's variant of award campaigns and care visits.
 from chelun.plugins.jiangsu.recognition import chelun_score_nominations  # noqa: E402, F401

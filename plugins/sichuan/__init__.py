@@ -151,5 +151,6 @@ def chelun_grievance_platform(province: str) -> GrievancePlatform | None:
     url = SichuanPlatformSettings().sichuan_platform_url
     return SichuanPlatform(url) if url else None
 
+
 # Recognition: this province's variant of award campaigns and care visits.
 from chelun.plugins.sichuan.recognition import chelun_assign_visits  # noqa: E402, F401
