@@ -170,7 +170,9 @@ def chelun_route_grievances(province, grievances):
     return None
 """,
         "personal data",
-        "chelun_route_grievances: logged or printed the input's name, phone number, grievance text",
+        # The phone is not in the list when chelun's log masking is installed in this process
+        # (another test imported chelun.flows): masked, it no longer leaks; the text still does.
+        "chelun_route_grievances: logged or printed the input's name, ",
     ),
     "prints": (
         HEADER
@@ -215,6 +217,8 @@ def test_a_plugin_breaking_a_contract_fails_that_check(tmp_path: Path, broken: s
     assert failed in report.failed_checks(), report.text()
     problems = [str(finding) for finding in report.of(failed, "fail")]
     assert any(problem.startswith(message) for problem in problems), problems
+    if broken == "logs":
+        assert any("grievance text" in problem for problem in problems), problems
     text = report.text()
     assert f"FAIL  {failed}" in text and "result: FAILED" in text
     # The report names what leaked, never the leaked values.
