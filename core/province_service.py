@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 import pluggy
+from sqlalchemy import select
 
 from chelun.settings import ChelunSettings
 from chelun.storage.db import Database
@@ -36,3 +37,26 @@ class ProvinceService:
 
     def _ready(self) -> None:
         """What a capability's service sets up besides (its caches, its calendar)."""
+
+    def _case(self, table: Any, ref: str, error: type[Exception], what: str) -> Any:
+        """The province's row of ``table`` with this ``ref``; ``error`` naming it if none."""
+        with self.database.sessions() as session:
+            row = session.scalars(
+                select(table).where(table.province == self.province, table.ref == ref)
+            ).one_or_none()
+        if row is None:
+            raise error(f"no {what} {ref!r} in province {self.province}")
+        return row
+
+    def _history(self, entity: str, key: str) -> list[Any]:
+        """The events of one case (entity and key), oldest first."""
+        from chelun.storage.tables import Event
+
+        with self.database.sessions() as session:
+            return list(
+                session.scalars(
+                    select(Event)
+                    .where(Event.entity == entity, Event.entity_key == key)
+                    .order_by(Event.id)
+                )
+            )

@@ -552,26 +552,10 @@ class ClaimsService(ProvinceService):
     # --- reading -------------------------------------------------------------------------------
 
     def get(self, ref: str) -> Claim:
-        with self.database.sessions() as session:
-            claim = session.scalars(
-                select(Claim).where(Claim.province == self.province, Claim.ref == ref)
-            ).one_or_none()
-        if claim is None:
-            raise ClaimError(f"no claim {ref!r} in province {self.province}")
-        return claim
+        return self._case(Claim, ref, ClaimError, "claim")  # type: ignore[no-any-return]
 
     def history(self, ref: str) -> list[Event]:
-        with self.database.sessions() as session:
-            return list(
-                session.scalars(
-                    select(Event)
-                    .where(
-                        Event.entity == ENTITY,
-                        Event.entity_key == entity_key(self.province, ref),
-                    )
-                    .order_by(Event.id)
-                )
-            )
+        return self._history(ENTITY, entity_key(self.province, ref))
 
 
 def appeal_overrides(connection: Connection, province: str, refs: Iterable[str]) -> dict[str, str]:

@@ -626,26 +626,10 @@ class GrievanceService(ProvinceService):
     # --- reading -------------------------------------------------------------------------------
 
     def get(self, ref: str) -> Grievance:
-        with self.database.sessions() as session:
-            case = session.scalars(
-                select(Grievance).where(Grievance.province == self.province, Grievance.ref == ref)
-            ).one_or_none()
-        if case is None:
-            raise GrievanceError(f"no grievance {ref!r} in province {self.province}")
-        return case
+        return self._case(Grievance, ref, GrievanceError, "grievance")  # type: ignore[no-any-return]
 
     def history(self, ref: str) -> list[Event]:
-        with self.database.sessions() as session:
-            return list(
-                session.scalars(
-                    select(Event)
-                    .where(
-                        Event.entity == ENTITY,
-                        Event.entity_key == entity_key(self.province, ref),
-                    )
-                    .order_by(Event.id)
-                )
-            )
+        return self._history(ENTITY, entity_key(self.province, ref))
 
 
 def _memo(function: Callable[..., T]) -> Callable[..., T]:
