@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from chelun.settings import ChelunSettings
 from chelun.storage.db import Database
+from chelun.storage.events import NewEvent
 
 
 class ProvinceService:
@@ -18,6 +19,8 @@ class ProvinceService:
     read from the environment unless ``settings`` is given."""
 
     SETTINGS: ClassVar[type[ChelunSettings]] = ChelunSettings
+    #: The entity of the service's cases in the event log; a case's key is ``<province>:<ref>``.
+    ENTITY: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -47,6 +50,30 @@ class ProvinceService:
         if row is None:
             raise error(f"no {what} {ref!r} in province {self.province}")
         return row
+
+    def event(
+        self,
+        ref: str,
+        kind: str,
+        reason: str,
+        data: dict[str, Any] | None = None,
+        actor: str | None = None,
+    ) -> NewEvent:
+        """An event of one case, to write with ``chelun.storage.events.record`` in the same
+        transaction as the change it records."""
+        return NewEvent(
+            self.province,
+            actor or self.actor,
+            self.ENTITY,
+            f"{self.province}:{ref}",
+            kind,
+            reason,
+            data,
+        )
+
+    def history(self, ref: str) -> list[Any]:
+        """The events of one case (``ENTITY``, ``<province>:<ref>``), oldest first."""
+        return self._history(self.ENTITY, f"{self.province}:{ref}")
 
     def _history(self, entity: str, key: str) -> list[Any]:
         """The events of one case (entity and key), oldest first."""

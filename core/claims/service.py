@@ -35,7 +35,7 @@ from chelun.claims.settings import ClaimsSettings
 from chelun.identity.normalise import fold_text, normalise_name
 from chelun.plugin_manager import PluginError, call_all
 from chelun.province_service import ProvinceService
-from chelun.storage.events import NewEvent, now, record
+from chelun.storage.events import now, record
 from chelun.storage.tables import Claim, Driver, Event
 
 ENTITY = "claim"
@@ -110,6 +110,7 @@ def site_key(name: str) -> str:
 class ClaimsService(ProvinceService):
     """The claims of one province."""
 
+    ENTITY = ENTITY
     SETTINGS = ClaimsSettings
     settings: ClaimsSettings
 
@@ -136,25 +137,6 @@ class ClaimsService(ProvinceService):
                     found[product.code] = product
             self._products = found
         return self._products
-
-    def event(
-        self,
-        ref: str,
-        kind: str,
-        reason: str,
-        data: dict[str, Any] | None = None,
-        actor: str | None = None,
-    ) -> NewEvent:
-        """An event of one claim, to write with ``chelun.storage.events.record``."""
-        return NewEvent(
-            self.province,
-            actor or self.actor,
-            ENTITY,
-            entity_key(self.province, ref),
-            kind,
-            reason,
-            data,
-        )
 
     # --- schemes and sites ---------------------------------------------------------------------
 
@@ -553,9 +535,6 @@ class ClaimsService(ProvinceService):
 
     def get(self, ref: str) -> Claim:
         return self._case(Claim, ref, ClaimError, "claim")  # type: ignore[no-any-return]
-
-    def history(self, ref: str) -> list[Event]:
-        return self._history(ENTITY, entity_key(self.province, ref))
 
 
 def appeal_overrides(connection: Connection, province: str, refs: Iterable[str]) -> dict[str, str]:

@@ -29,7 +29,7 @@ from chelun.plugin_manager import decide_batch
 from chelun.province_service import ProvinceService
 from chelun.schedules import calendar_for
 from chelun.storage.events import NewEvent, now, record
-from chelun.storage.tables import Driver, Event, Grievance
+from chelun.storage.tables import Driver, Grievance
 
 T = TypeVar("T")
 ENTITY = "grievance"
@@ -79,29 +79,12 @@ def entity_key(province: str, ref: str) -> str:
 class GrievanceService(ProvinceService):
     """The grievances of one province."""
 
+    ENTITY = ENTITY
     SETTINGS = GrievanceSettings
     settings: GrievanceSettings
 
     def _ready(self) -> None:
         self.calendar = calendar_for(self.database)
-
-    def _event(
-        self,
-        ref: str,
-        kind: str,
-        reason: str,
-        data: dict[str, Any] | None = None,
-        actor: str | None = None,
-    ) -> NewEvent:
-        return NewEvent(
-            self.province,
-            actor or self.actor,
-            ENTITY,
-            entity_key(self.province, ref),
-            kind,
-            reason,
-            data,
-        )
 
     # --- import --------------------------------------------------------------------------------
 
@@ -161,9 +144,9 @@ class GrievanceService(ProvinceService):
         record(
             connection,
             [
-                self._event(ref, "quarantined", f"row {_row_of(batch, ref)}: {problems[ref]}")
+                self.event(ref, "quarantined", f"row {_row_of(batch, ref)}: {problems[ref]}")
                 if status == "quarantined"
-                else self._event(ref, "received", f"imported from row {_row_of(batch, ref)}")
+                else self.event(ref, "received", f"imported from row {_row_of(batch, ref)}")
                 for ref, status in new.items()
             ],
         )
@@ -329,7 +312,7 @@ class GrievanceService(ProvinceService):
                 }
             )
             events.append(
-                self._event(
+                self.event(
                     item.ref,
                     "classified",
                     f"{c.category}: {c.reason}",
@@ -338,7 +321,7 @@ class GrievanceService(ProvinceService):
                 )
             )
             events.append(
-                self._event(
+                self.event(
                     item.ref,
                     "routed",
                     f"{route.level} {route.area}, lead {route.lead_department}: {route.reason}",
@@ -433,7 +416,7 @@ class GrievanceService(ProvinceService):
                         }
                     )
                     events.append(
-                        self._event(
+                        self.event(
                             case.ref,
                             "escalated",
                             f"{late}: from the {case.level} conference ({case.area}) to the "
@@ -539,7 +522,7 @@ class GrievanceService(ProvinceService):
                 raise GrievanceError(f"grievance {ref} changed meanwhile; try again")
             record(
                 connection,
-                [self._event(ref, _kind(action), reason, {"from": status, **(data or {})}), *extra],
+                [self.event(ref, _kind(action), reason, {"from": status, **(data or {})}), *extra],
             )
         return target
 
@@ -581,7 +564,7 @@ class GrievanceService(ProvinceService):
                 "provisional": ack.provisional or deadline.provisional,
             },
             extra=[
-                self._event(
+                self.event(
                     ref,
                     "reopened",
                     "reopened: the driver is not satisfied",
@@ -627,9 +610,6 @@ class GrievanceService(ProvinceService):
 
     def get(self, ref: str) -> Grievance:
         return self._case(Grievance, ref, GrievanceError, "grievance")  # type: ignore[no-any-return]
-
-    def history(self, ref: str) -> list[Event]:
-        return self._history(ENTITY, entity_key(self.province, ref))
 
 
 def _memo(function: Callable[..., T]) -> Callable[..., T]:
