@@ -78,6 +78,30 @@ def chelun_select_for_visits(
 
 @hookimpl(trylast=True)
 def chelun_assign_visits(province: str, visits: list[VisitItem]) -> list[VisitAssignment | None]:
-    from chelun.recognition.visits import default_assignment
-
     return [default_assignment(visit) for visit in visits]
+
+
+def default_assignment(visit: VisitItem) -> VisitAssignment:
+    """Core's visitor: a member's branch secretary; a paired driver's, the secretary of the
+    paired member's branch; anyone else's, the party-building instructor (党建指导员) of the
+    home county (or of the province when it is not known)."""
+    if visit.branch:
+        return VisitAssignment(
+            role="branch_secretary",
+            unit=visit.branch,
+            reason="the secretary of the driver's branch",
+        )
+    if visit.contact_branch:
+        return VisitAssignment(
+            role="branch_secretary",
+            unit=visit.contact_branch,
+            reason="the secretary of the paired member driver's branch",
+        )
+    where = visit.home_county or visit.driver[:2]
+    return VisitAssignment(
+        role="instructor",
+        unit=f"instructor:{where}",
+        reason="no branch: the instructor of the driver's home county"
+        if visit.home_county
+        else "no branch and no home county: the province's instructor",
+    )

@@ -24,6 +24,7 @@ from sqlalchemy.orm import aliased
 from chelun.identity.codes import code_province, driver_code, driver_number
 from chelun.province_service import ProvinceService
 from chelun.recognition.decisions import batch_decisions
+from chelun.recognition.defaults import default_assignment
 from chelun.recognition.facts import CHUNK
 from chelun.recognition.files import read_rows
 from chelun.recognition.models import (
@@ -111,32 +112,6 @@ def default_selection(
         reason="member driver, never visited"
         if last is None
         else f"member driver, last visited on {last}",
-    )
-
-
-def default_assignment(visit: VisitItem) -> VisitAssignment:
-    """Core's visitor: a member's branch secretary; a paired driver's, the secretary of the
-    paired member's branch; anyone else's, the party-building instructor (党建指导员) of the
-    home county (or of the province when it is not known)."""
-    if visit.branch:
-        return VisitAssignment(
-            role="branch_secretary",
-            unit=visit.branch,
-            reason="the secretary of the driver's branch",
-        )
-    if visit.contact_branch:
-        return VisitAssignment(
-            role="branch_secretary",
-            unit=visit.contact_branch,
-            reason="the secretary of the paired member driver's branch",
-        )
-    where = visit.home_county or visit.driver[:2]
-    return VisitAssignment(
-        role="instructor",
-        unit=f"instructor:{where}",
-        reason="no branch: the instructor of the driver's home county"
-        if visit.home_county
-        else "no branch and no home county: the province's instructor",
     )
 
 

@@ -20,6 +20,10 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+#: The newest migration's revision. A database stamped with it needs nothing: ``ensure_schema``
+#: reads the stamp with one query and does not import alembic (~0.1 s of every command's start).
+#: A test holds it equal to alembic's own head.
+SCHEMA_HEAD = "0007"
 
 
 #: How long a writer waits for another's write transaction on SQLite (one writer at a time)
@@ -143,6 +147,15 @@ class Database:
 
             return MigrationContext.configure(connection).get_current_revision()
 
+    def _stamped_head(self) -> bool:
+        """True when the database is stamped with ``SCHEMA_HEAD`` (and nothing else)."""
+        try:
+            with self.engine.connect() as connection:
+                stamps = connection.exec_driver_sql("SELECT version_num FROM alembic_version")
+                return stamps.scalars().all() == [SCHEMA_HEAD]
+        except DBAPIError:  # no alembic_version table yet: alembic decides
+            return False
+
     def head_revision(self) -> str | None:
         from alembic.script import ScriptDirectory
 
@@ -163,6 +176,8 @@ class Database:
         PostgreSQL is shared by operators: its schema changes only through ``chelun db
         upgrade``, so a pending migration there is an error that says so.
         """
+        if self._stamped_head():
+            return
         current = self.current_revision()
         if current == self.head_revision():
             return

@@ -8,8 +8,8 @@ visitor core assigns, rather than sought out at home.
 from __future__ import annotations
 
 from chelun import hookimpl
+from chelun.recognition.defaults import default_assignment
 from chelun.recognition.models import VisitAssignment, VisitItem
-from chelun.recognition.visits import default_assignment
 
 PROVINCES = ("51",)
 

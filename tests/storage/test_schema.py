@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from chelun.storage.db import Database
+from chelun.storage.db import SCHEMA_HEAD, Database
 from chelun.storage.events import NewEvent, record, record_selected
 from chelun.storage.tables import Base, Branch, Driver, Event
 
@@ -20,6 +20,21 @@ def test_migrations_match_the_models(database: Database) -> None:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         differences = compare_metadata(context, Base.metadata)
     assert differences == []
+
+
+def test_the_schema_head_constant_is_alembics_head(database: Database, tmp_path) -> None:
+    # ensure_schema trusts SCHEMA_HEAD without asking alembic: it must be the newest migration.
+    assert database.head_revision() == SCHEMA_HEAD
+    assert database.current_revision() == SCHEMA_HEAD
+    older = Database(f"sqlite:///{tmp_path / 'older.db'}")
+    older.ensure_schema()
+    with older.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0006'")
+    assert not older._stamped_head()
+    fresh = Database(f"sqlite:///{tmp_path / 'fresh.db'}")
+    assert not fresh._stamped_head()
+    fresh.ensure_schema()
+    assert fresh._stamped_head()
 
 
 def _driver(**values: object) -> dict[str, object]:
