@@ -10,6 +10,8 @@ from collections import defaultdict
 
 from chelun.roster.models import DriverProfile, Pairing
 
+REASON = "same home county, least loaded"
+
 
 def pair_by_county(
     members: list[DriverProfile], drivers: list[DriverProfile], loads: dict[str, int], cap: int
@@ -27,9 +29,7 @@ def pair_by_county(
         if not heap:
             continue
         load, member = heapq.heappop(heap)
-        pairings.append(
-            Pairing(member=member, driver=driver.driver, reason="same home county, least loaded")
-        )
+        pairings.append(Pairing.model_construct(member=member, driver=driver.driver, reason=REASON))
         if load + 1 < cap:
             heapq.heappush(heap, (load + 1, member))
     return pairings

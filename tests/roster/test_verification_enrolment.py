@@ -371,3 +371,28 @@ def test_visits_for_drivers_not_asked_about_are_refused_and_named(
     run.run([SourceInput("village", village)])
     with pytest.raises(PluginError, match="stranger.*chelun_home_visits.*51-0000001"):
         run.verify()
+
+
+def test_profiles_built_for_enrolment_are_those_pydantic_builds() -> None:
+    from chelun.roster.enrolment import _profiles
+    from chelun.roster.models import DriverProfile
+
+    rows = [(42, "320102", 1, "91320100MA1W5XK29L", "某某运输"), (7, None, 0, None, None)]
+    fast = _profiles(rows, "32")
+    slow = [
+        DriverProfile(
+            driver=f"32-{i:07d}",
+            province="32",
+            home_county=county,
+            member=bool(member),
+            enterprise_uscc=uscc,
+            enterprise=enterprise,
+        )
+        for i, county, member, uscc, enterprise in rows
+    ]
+    assert fast == slow
+    assert [p.model_fields_set for p in fast] == [p.model_fields_set for p in slow]
+    assert [p.model_dump() for p in fast] == [p.model_dump() for p in slow]
+    assert hash(fast[0]) == hash(slow[0])
+    with pytest.raises(ValueError):
+        fast[0].member = False  # frozen, as pydantic's own
