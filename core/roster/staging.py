@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,7 @@ from chelun.roster.quarantine import (
     reason_text,
 )
 from chelun.sources.profiles import ColumnMap, detect
-from chelun.sources.readers import open_table, shown_path
+from chelun.sources.readers import Table, open_table, shown_path
 from chelun.storage.db import Database
 from chelun.storage.tables import SourceFile, SourceRecord
 
@@ -281,6 +281,22 @@ def _upsert_sql(database: Database) -> str:
     )
 
 
+#: Clean text files are staged a column at a time (``chelun.roster.columnar``); False reads
+#: every file row by row (the benchmark's and the tests' way to compare the two).
+COLUMNAR = True
+
+
+def _batched(records: Iterator[tuple[Any, ...]], size: int) -> Iterator[list[tuple[Any, ...]]]:
+    batch: list[tuple[Any, ...]] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
 class Stager:
     """Stages source files of one province."""
 
@@ -346,8 +362,7 @@ class Stager:
                 known.rows = 0
                 known.blank_rows = 0
             run = uuid.uuid4().hex[:12]
-            rows, valid_ids, foreign_ids = self._write(source.name, run, columns, table.rows())
-            blank_rows = table.blank_rows
+            rows, valid_ids, foreign_ids, blank_rows = self._write(source, run, columns, table)
         of_source = (SourceRecord.province == self.province, SourceRecord.source == source.name)
         with self.database.session() as session:
             # The file is marked staged only when every row it has is stored under this run:
@@ -379,22 +394,46 @@ class Stager:
         )
 
     def _write(
-        self, source: str, run: str, columns: ColumnMap, rows: Iterator[Any]
-    ) -> tuple[int, int, int]:
-        """Store the rows in committed batches; (rows, valid IDs, IDs of another province)."""
+        self, source: SourceInput, run: str, columns: ColumnMap, table: Table
+    ) -> tuple[int, int, int, int]:
+        """Store the file's rows in committed batches; (rows, valid IDs, IDs of another
+        province, blank rows). A clean text file is normalised a column at a time
+        (``chelun.roster.columnar``), any other row by row (``record_rows``); both give the
+        same rows."""
+        lines = table.clean_lines() if COLUMNAR else None
+        if lines is not None:
+            from chelun.roster.columnar import columnar_records
+
+            records = columnar_records(
+                lines,
+                province=self.province,
+                source=source.name,
+                run=run,
+                columns=columns,
+                delimiter=table.delimiter or ",",
+                headers=len(table.headers),
+            )
+            del lines
+            if records is not None:
+                stored = self._store(records.batches(self.batch_rows))
+                return (*stored, records.blank_rows)
+            # Ragged rows: read the file again, row by row (clean_lines closed the table).
+            with open_table(source.path) as again:
+                rows = record_rows(self.province, source.name, run, columns, again.rows())
+                stored = self._store(_batched(rows, self.batch_rows))
+                return (*stored, again.blank_rows)
+        rows = record_rows(self.province, source.name, run, columns, table.rows())
+        stored = self._store(_batched(rows, self.batch_rows))
+        return (*stored, table.blank_rows)
+
+    def _store(self, batches: Iterable[list[tuple[Any, ...]]]) -> tuple[int, int, int]:
+        """Upsert each batch in a transaction of its own; (rows, valid IDs, IDs of another
+        province)."""
         sql = _upsert_sql(self.database)
         count = valid = foreign = 0
-        province = self.province
-        batch: list[tuple[Any, ...]] = []
-        for record in record_rows(province, source, run, columns, rows):
-            batch.append(record)
-            if len(batch) >= self.batch_rows:
-                count += self._flush(sql, batch)
-                valid, foreign = _count_ids(batch, province, valid, foreign)
-                batch = []
-        if batch:
+        for batch in batches:
             count += self._flush(sql, batch)
-            valid, foreign = _count_ids(batch, province, valid, foreign)
+            valid, foreign = _count_ids(batch, self.province, valid, foreign)
         return count, valid, foreign
 
     def _flush(self, sql: str, batch: list[tuple[Any, ...]]) -> int:

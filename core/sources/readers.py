@@ -103,6 +103,12 @@ _UNLIKELY = re.compile(
     "\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]"
 )
 _ESCAPE = "chelun.readers.escape"
+#: Largest file Table.clean_lines reads whole (the rest are read as a stream by rows()).
+CLEAN_TEXT_LIMIT = 1 << 30
+# Characters that send a file to rows(): NUL and the other control characters but tab, LF and
+# CR (CR is checked apart), the odd line breaks and a BOM inside the text.
+_UNCLEAN = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{85}\x{2028}\x{2029}\x{FEFF}]"  # polars (Rust) regex
+_UNCLEAN_HEAD = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x85\u2028\u2029\ufeff]")  # the same
 _FATAL = (KeyboardInterrupt, SystemExit, GeneratorExit, MemoryError)
 
 
@@ -1496,6 +1502,85 @@ class Table:
         body = self._text_rows() if self.format == "csv" else self._sheet_rows()
         early, self._early = self._early, []
         return chain(early, body)
+
+    def clean_lines(self, limit: int = CLEAN_TEXT_LIMIT) -> Any:
+        """The file's lines after the header as a polars Series, when the file is text that
+        needs none of what rows() does for broken files; None otherwise. Call it before rows();
+        after it returned lines, rows() cannot be used.
+
+        Clean means: at most ``limit`` bytes; the whole file decodes strictly in the encoding
+        detected (no mixed or undecodable lines); no quote character anywhere (so no quoted
+        cell, stray quote or line break inside a cell); no NUL, other control character, odd
+        line break or BOM inside; CR only as part of CRLF; no line longer than FIELD_LIMIT;
+        and the header is the first non-blank line (no title rows). Such a file's records are
+        its lines, its cells what lies between delimiters: exactly what rows() would read
+        (tests/sources/test_clean_lines.py holds the two to each other).
+        """
+        lines = self._lines
+        if (
+            self.format != "csv"
+            or self._started
+            or self._early
+            or self._number
+            or lines is None
+            or lines._unit != 1
+            or self.delimiter is None
+        ):
+            return None
+        try:
+            if self.path.stat().st_size > limit:
+                return None
+            raw = self.path.read_bytes()
+        except OSError:
+            return None
+        for magic, _, _ in _BOMS:
+            if raw.startswith(magic):
+                raw = raw[len(magic) :]
+                break
+        try:
+            text = raw.decode(lines._codec)
+        except UnicodeDecodeError:
+            return None
+        del raw
+        if '"' in text:
+            return None
+        if "\r" in text:
+            text = text.replace("\r\n", "\n")
+            if "\r" in text:
+                return None
+        delimiter = self.delimiter
+        header_at = 0
+        while True:
+            end = text.find("\n", header_at)
+            line = text[header_at:] if end < 0 else text[header_at:end]
+            cells = [cell.strip() for cell in line.split(delimiter)]
+            if any(cells):
+                break
+            if end < 0:
+                return None
+            header_at = end + 1
+        if _filled(cells) < 2 or _clean_header(cells) != self.headers:
+            return None
+        if _UNCLEAN_HEAD.search(text, 0, len(text) if end < 0 else end):
+            return None
+        body = "" if end < 0 else text[end + 1 :]
+        del text
+        import polars as pl
+
+        if not body:
+            series = pl.Series("line", [], dtype=pl.String)
+        else:
+            # Each line ends with LF but perhaps the last: "a\n" is one line, "\n" one blank one.
+            series = pl.Series("line", [body[:-1] if body.endswith("\n") else body])
+            del body
+            if series.str.contains(_UNCLEAN).item():
+                return None
+            series = series.str.split("\n").explode()
+        if series.len() and series.str.len_chars().max() > FIELD_LIMIT:  # type: ignore[operator]
+            return None
+        self._started = True
+        self.close()
+        return series
 
     # -- header
 
