@@ -263,6 +263,13 @@ def _count_ids(
     return valid + len(ids), foreign + sum(1 for i in ids if not i.startswith(province))
 
 
+_KEYS = ("province", "source", "row_no")
+_UPDATES = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in _KEYS)
+_CONFLICT = f"ON CONFLICT (province, source, row_no) DO UPDATE SET {_UPDATES}"
+#: PostgreSQL: each batch is copied into this temporary table, then upserted from it.
+_COPY_TABLE = "chelun_staging_batch"
+
+
 def _upsert_sql(database: Database) -> str:
     """The row upsert of staging, written by hand: the one raw statement of the hot path.
 
@@ -270,14 +277,27 @@ def _upsert_sql(database: Database) -> str:
     (``insert(...).on_conflict_do_update`` with typed values): 157,000 against 55,000 rows/s on
     SQLite (200,000 rows, Core 2.9x slower) and 44,000 against 27,000 rows/s on PostgreSQL
     (100,000 rows, 1.6x), because Core wants dicts of typed values where the reader already
-    has the tuples the driver takes.
+    has the tuples the driver takes. PostgreSQL takes a batch faster still by COPY
+    (:func:`_copy_batch`).
     """
     marks = ", ".join("?" if database.is_sqlite else "%s" for _ in COLUMNS)
-    keys = ("province", "source", "row_no")
-    updates = ", ".join(f"{c} = excluded.{c}" for c in COLUMNS if c not in keys)
-    return (
-        f"INSERT INTO source_record ({', '.join(COLUMNS)}) VALUES ({marks}) "
-        f"ON CONFLICT (province, source, row_no) DO UPDATE SET {updates}"
+    return f"INSERT INTO source_record ({', '.join(COLUMNS)}) VALUES ({marks}) {_CONFLICT}"
+
+
+def _copy_batch(connection: Any, batch: list[tuple[Any, ...]]) -> None:
+    """Upsert a batch on PostgreSQL: COPY it into a temporary table (emptied at commit), then
+    one INSERT ... SELECT ... ON CONFLICT, in the caller's transaction."""
+    names = ", ".join(COLUMNS)
+    cursor = connection.connection.driver_connection.cursor()
+    cursor.execute(
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {_COPY_TABLE} "
+        "(LIKE source_record INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
+    with cursor.copy(f"COPY {_COPY_TABLE} ({names}) FROM STDIN") as copy:
+        for record in batch:
+            copy.write_row(record)
+    cursor.execute(
+        f"INSERT INTO source_record ({names}) SELECT {names} FROM {_COPY_TABLE} {_CONFLICT}"
     )
 
 
@@ -438,7 +458,10 @@ class Stager:
 
     def _flush(self, sql: str, batch: list[tuple[Any, ...]]) -> int:
         with self.database.connect() as connection:
-            connection.exec_driver_sql(sql, batch)
+            if self.database.is_sqlite:
+                connection.exec_driver_sql(sql, batch)
+            else:
+                _copy_batch(connection, batch)
         if self.progress is not None:
             self.progress(len(batch))
         return len(batch)
