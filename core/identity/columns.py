@@ -35,7 +35,8 @@ from chelun.identity.normalise import (
     _PLAIN_NAME,
     _PLATE,
     _PROVINCE_CHARS,
-    _name_key,
+    _SIMPLIFIED,
+    _simplified,
     normalise_id,
     normalise_name,
     normalise_phone,
@@ -137,22 +138,23 @@ _PLAIN_NAME_RE = _anchored(_PLAIN_NAME.pattern)
 def normalise_names(raw: pl.Series) -> pl.DataFrame:
     """``normalise_name`` of every cell: a frame of :data:`NAME_COLUMNS` (display, key).
 
-    A name of Han characters only (the scalar fast path) is its own display; its key is the
-    scalar ``_name_key`` (OpenCC, character by character) computed once per distinct such name
-    and joined back. Every other distinct name goes to ``normalise_name``.
+    A name of Han characters only (the scalar fast path) is its own display, and its key is
+    ``_name_key``'s: each character folded as ``_name_key`` folds it alone (OpenCC's
+    simplified form, lower-cased), here by one ``replace_many`` over the column with the
+    characters that change, each asked of the scalar fold once. Every other distinct name goes
+    to ``normalise_name``.
     """
     keys = _strings(raw)
     plain = keys.str.contains(_PLAIN_NAME_RE)
-    names = keys.filter(plain).unique()
-    table = pl.DataFrame(
-        {_CELL: names, "key": pl.Series(list(map(_name_key, names.to_list())), dtype=pl.String)}
-    )
-    fast = pl.DataFrame(
-        {
-            "display": keys.zip_with(plain, pl.Series([None], dtype=pl.String)),
-            "key": _lookup(keys, table).get_column("key"),
-        }
-    )
+    names = keys.zip_with(plain, pl.Series([None], dtype=pl.String))
+    characters = names.drop_nulls().unique().str.split("").explode().unique().to_list()
+    changed = {}
+    for character in characters:
+        folded = (_SIMPLIFIED.get(character) or _simplified(character)).lower()
+        if folded != character:
+            changed[character] = folded
+    name_keys = names.str.replace_many(list(changed), list(changed.values())) if changed else names
+    fast = pl.DataFrame({"display": names, "key": name_keys})
     # An empty cell is no name: (None, None), as the frame already has it.
     return _patch(fast, keys, ~(plain | (keys == "")), normalise_name)
 
@@ -422,15 +424,41 @@ def _uscc(raw: str) -> tuple[str | None]:
     return (normalise_uscc(raw)[0],)
 
 
+# stdnum.cn.uscc's alphabet and weights: a code already in its canonical form (eight digits, then
+# ten characters of the alphabet) is checked here; any other cell goes to normalise_uscc.
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_CANONICAL = "^[0-9]{8}[0-9A-HJ-NPQRTUWXY]{10}$"
+
+
 def normalise_usccs(raw: pl.Series) -> pl.Series:
     """``normalise_uscc(cell)[0]`` of every cell: the code, or null.
 
-    All on the scalar path, once per distinct cell: a file names far fewer employers than
-    drivers, and the check is stdnum's.
+    Vectorised: empty cells and codes already canonical (the check character computed as
+    stdnum computes it). Every other distinct cell goes to ``normalise_uscc``.
     """
     keys = _strings(raw)
-    schema: dict[str, pl.DataType] = {"value": pl.String()}
-    return _lookup(keys, _table(keys, _uscc, schema)).get_column("value")
+    cell = pl.col("raw")
+    values = {char: index for index, char in enumerate(_USCC_ALPHABET)}
+    total = pl.sum_horizontal(
+        cell.str.slice(i, 1).replace_strict(values, default=0, return_dtype=pl.Int64) * weight
+        for i, weight in enumerate(_USCC_WEIGHTS)
+    )
+    check = ((31 - total % 31) % 31).replace_strict(
+        dict(enumerate(_USCC_ALPHABET)), return_dtype=pl.String
+    )
+    canonical = cell.str.contains(_USCC_CANONICAL)
+    frame = (
+        keys.to_frame("raw")
+        .lazy()
+        .select(
+            pl.when(canonical & (cell.str.slice(17, 1) == check)).then(cell).alias("value"),
+            (canonical | (cell == "")).alias("fast"),
+        )
+        .collect()
+    )
+    fast = frame.get_column("fast")
+    return _patch(frame.drop("fast"), keys, ~fast, _uscc).get_column("value")
 
 
 # --- party membership -------------------------------------------------------------------------

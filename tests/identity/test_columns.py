@@ -402,3 +402,39 @@ def test_demo_files_match(tmp_path: Path) -> None:
             for flag in columns:
                 check_members(status, flag)
     assert checked >= 20
+
+
+# --- credit codes -----------------------------------------------------------------------------
+
+_USCC_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+
+@st.composite
+def usccs(draw: st.DrawFn) -> str:
+    from stdnum.cn import uscc
+
+    body = draw(st.from_regex(r"[0-9]{8}[0-9A-HJ-NPQRTUWXY]{9}", fullmatch=True))
+    code = body + uscc.calc_check_digit(body)
+    change = draw(
+        st.sampled_from(["none", "none", "check", "lower", "space", "dash", "wide", "io"])
+    )
+    if change == "check":
+        code = body + draw(st.sampled_from(_USCC_ALPHABET))
+    elif change == "lower":
+        code = code.lower()
+    elif change == "space":
+        code = f"{code[:6]} {code[6:]}"
+    elif change == "dash":
+        code = f"{code[:8]}-{code[8:]}"
+    elif change == "wide":
+        code = "".join(chr(ord(c) + 0xFEE0) for c in code)
+    elif change == "io":
+        code = code[:9] + "I" + code[10:]
+    return code
+
+
+@_SETTINGS
+@given(st.lists(st.one_of(usccs(), st.text(max_size=20), st.just("")), max_size=40))
+def test_credit_codes_as_the_scalar_checks_them(values: list[str]) -> None:
+    series = pl.Series("cells", values, dtype=pl.String)
+    assert normalise_usccs(series).to_list() == [normalise_uscc(v)[0] for v in values]
