@@ -10,8 +10,9 @@ the same tuples, value for value.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import orjson
@@ -34,19 +35,30 @@ WHITESPACE = (
     "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
 )
 
+
+#: Rows normalised at a time: the frames of a chunk, not of the whole file, are held at once.
+CHUNK_ROWS = 100_000
+
+
 @dataclass
 class ColumnarRecords:
-    """A file's ``source_record`` rows as one frame (``COLUMNS`` order) and its counts."""
+    """A clean file's rows that are not blank (``row_no``, ``line``), to be normalised a chunk at
+    a time into ``source_record`` rows, and the blank rows it had."""
 
-    frame: pl.DataFrame
+    lines: pl.DataFrame
     blank_rows: int
-    valid_ids: int
-    foreign_ids: int
+    normalise: Callable[[pl.DataFrame], pl.DataFrame]
+
+    def frames(self, chunk: int = CHUNK_ROWS) -> Iterator[pl.DataFrame]:
+        """The rows as frames of ``COLUMNS``, ``chunk`` rows at a time."""
+        for offset in range(0, self.lines.height, chunk):
+            yield self.normalise(self.lines.slice(offset, chunk))
 
     def batches(self, size: int) -> Iterator[list[tuple[Any, ...]]]:
         """The rows as the database driver takes them, ``size`` at a time."""
-        for offset in range(0, self.frame.height, size):
-            yield self.frame.slice(offset, size).rows()
+        for frame in self.frames(max(size, CHUNK_ROWS)):
+            for offset in range(0, frame.height, size):
+                yield frame.slice(offset, size).rows()
 
 
 def _json_text(column: pl.Expr) -> pl.Expr:
@@ -56,12 +68,6 @@ def _json_text(column: pl.Expr) -> pl.Expr:
         "\t", "\\t", literal=True
     )
     return pl.lit('"') + escaped + pl.lit('"')
-
-
-def _lengths_text(lengths: pl.Series, what: str, most: int) -> pl.Series:
-    """``_too_long``'s words for each length, built once per distinct length."""
-    words = {n: f"{what} is {n:,} characters long (at most {most})" for n in lengths.unique()}
-    return lengths.replace_strict(words, return_dtype=pl.String)
 
 
 def columnar_records(
@@ -77,16 +83,7 @@ def columnar_records(
     """The rows of a clean file's ``lines`` (after its header of ``headers`` cells) as
     ``record_rows`` makes them; None when a row that is not blank has another number of cells
     than the header (the row-by-row path then reads the file)."""
-    from chelun.roster.staging import (
-        ATTRIBUTE_FIELDS,
-        CLEANED_ID_MAX,
-        COLUMNS,
-        ENTERPRISE_MAX,
-        NAME_MAX,
-    )
-
     fields = columns.fields
-    profile = columns.profile
     width = max([*fields.values(), *columns.extras, -1]) + 1
     if width != headers or headers < 1:
         return None
@@ -100,8 +97,44 @@ def columnar_records(
         ).item()
     ):
         return None
+    return ColumnarRecords(
+        lines=frame,
+        blank_rows=blank_rows,
+        normalise=partial(
+            _records,
+            province=province,
+            source=source,
+            run=run,
+            columns=columns,
+            delimiter=delimiter,
+            width=width,
+        ),
+    )
+
+
+def _records(
+    chunk: pl.DataFrame,
+    *,
+    province: str,
+    source: str,
+    run: str,
+    columns: ColumnMap,
+    delimiter: str,
+    width: int,
+) -> pl.DataFrame:
+    """``record_rows``' tuples for a chunk of (row_no, line), as a frame of ``COLUMNS``."""
+    from chelun.roster.staging import (
+        ATTRIBUTE_FIELDS,
+        CLEANED_ID_MAX,
+        COLUMNS,
+        ENTERPRISE_MAX,
+        NAME_MAX,
+    )
+
+    fields = columns.fields
+    profile = columns.profile
     parts = pl.col("line").str.split_exact(delimiter, width - 1)
-    frame = frame.select(
+    frame = chunk.select(
         pl.col("row_no").cast(pl.Int64),
         *(
             parts.struct.field(f"field_{i}").str.strip_chars(WHITESPACE).alias(f"c{i}")
@@ -254,10 +287,4 @@ def columnar_records(
         pl.lit(run).alias("staged_run"),
     )
     assert tuple(out.columns) == COLUMNS
-    ids = out.get_column("id_number").drop_nulls()
-    return ColumnarRecords(
-        frame=out,
-        blank_rows=blank_rows,
-        valid_ids=ids.len(),
-        foreign_ids=int((~ids.str.starts_with(province)).sum()),
-    )
+    return out

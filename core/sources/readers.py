@@ -103,8 +103,10 @@ _UNLIKELY = re.compile(
     "\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003ffff]"
 )
 _ESCAPE = "chelun.readers.escape"
-#: Largest file Table.clean_lines reads whole (the rest are read as a stream by rows()).
-CLEAN_TEXT_LIMIT = 1 << 30
+#: Largest file Table.clean_lines reads whole (a bigger one is read as a stream by rows()):
+#: decoded, a file takes several times its size in memory.
+CLEAN_TEXT_LIMIT = 128 << 20
+_CLEAN_BLOCK = 16 << 20  # bytes decoded at a time by Table.clean_lines
 # Characters that send a file to rows(): NUL and the other control characters but tab, LF and
 # CR (CR is checked apart), the odd line breaks and a BOM inside the text.
 _UNCLEAN = r"[\x00-\x08\x0B\x0C\x0E-\x1F\x{85}\x{2028}\x{2029}\x{FEFF}]"  # polars (Rust) regex
@@ -1533,22 +1535,58 @@ class Table:
             raw = self.path.read_bytes()
         except OSError:
             return None
-        for magic, _, _ in _BOMS:
-            if raw.startswith(magic):
-                raw = raw[len(magic) :]
-                break
-        try:
-            text = raw.decode(lines._codec)
-        except UnicodeDecodeError:
-            return None
-        del raw
-        if '"' in text:
-            return None
-        if "\r" in text:
-            text = text.replace("\r\n", "\n")
-            if "\r" in text:
-                return None
+        start = next((len(magic) for magic, _, _ in _BOMS if raw.startswith(magic)), 0)
+        import polars as pl
+
+        codec = lines._codec
         delimiter = self.delimiter
+        parts = []
+        first = True
+        while start < len(raw):
+            # Blocks of whole lines: an LF byte ends a line in every encoding read here (one
+            # byte per code unit, ASCII-compatible); a block is decoded, checked and split
+            # alone, so that the file is never held decoded whole.
+            stop = len(raw)
+            if stop - start > _CLEAN_BLOCK:
+                cut = raw.rfind(b"\n", start, start + _CLEAN_BLOCK)
+                if cut < 0:
+                    return None  # a line longer than a block is longer than FIELD_LIMIT
+                stop = cut + 1
+            try:
+                text = raw[start:stop].decode(codec)
+            except UnicodeDecodeError:
+                return None
+            if '"' in text:
+                return None
+            if "\r" in text:
+                text = text.replace("\r\n", "\n")
+                if "\r" in text:
+                    return None
+            if first:
+                first = False
+                text = self._after_header(text, delimiter)
+                if text is None:
+                    return None
+            start = stop
+            if not text:
+                continue
+            block = pl.Series("line", [text])
+            del text
+            if block.str.contains(_UNCLEAN).item():
+                return None
+            # Each line ends with LF but perhaps the last: "a\n" is one line, "\n" a blank one.
+            parts.append(block.str.strip_suffix("\n").str.split("\n").explode())
+        del raw
+        series = pl.concat(parts) if parts else pl.Series("line", [], dtype=pl.String)
+        if series.len() and series.str.len_chars().max() > FIELD_LIMIT:  # type: ignore[operator]
+            return None
+        self._started = True
+        self.close()
+        return series
+
+    def _after_header(self, text: str, delimiter: str) -> str | None:
+        """The text after the header line when the header is its first non-blank line and
+        reads as rows() read it, with nothing unclean before it; None otherwise."""
         header_at = 0
         while True:
             end = text.find("\n", header_at)
@@ -1563,24 +1601,7 @@ class Table:
             return None
         if _UNCLEAN_HEAD.search(text, 0, len(text) if end < 0 else end):
             return None
-        body = "" if end < 0 else text[end + 1 :]
-        del text
-        import polars as pl
-
-        if not body:
-            series = pl.Series("line", [], dtype=pl.String)
-        else:
-            # Each line ends with LF but perhaps the last: "a\n" is one line, "\n" one blank one.
-            series = pl.Series("line", [body[:-1] if body.endswith("\n") else body])
-            del body
-            if series.str.contains(_UNCLEAN).item():
-                return None
-            series = series.str.split("\n").explode()
-        if series.len() and series.str.len_chars().max() > FIELD_LIMIT:  # type: ignore[operator]
-            return None
-        self._started = True
-        self.close()
-        return series
+        return "" if end < 0 else text[end + 1 :]
 
     # -- header
 

@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chelun.sources import readers
 from chelun.sources.readers import SourceReadError, open_table
 
 
@@ -140,6 +141,7 @@ _CELL = st.text(
     ending=st.sampled_from(["\n", "\r\n"]),
     encoding=st.sampled_from(["utf-8", "utf-8-sig", "gb18030"]),
     last_newline=st.booleans(),
+    block=st.sampled_from([16 << 20, 40, 97]),
 )
 def test_clean_lines_reads_what_rows_reads(
     tmp_path: Path,
@@ -148,6 +150,7 @@ def test_clean_lines_reads_what_rows_reads(
     ending: str,
     encoding: str,
     last_newline: bool,
+    block: int,
 ) -> None:
     header = delimiter.join(["姓名", "身份证号", "手机号", "车牌号"])
     text = ending.join([header, *(delimiter.join(cells) for cells in rows)])
@@ -157,10 +160,14 @@ def test_clean_lines_reads_what_rows_reads(
         path = _write(tmp_path, text, encoding)
     except UnicodeEncodeError:
         return
+    # Small blocks: lines are decoded a block at a time, cut after a line end.
+    saved, readers._CLEAN_BLOCK = readers._CLEAN_BLOCK, block
     try:
         lines, _, _, _ = _both(path)
     except SourceReadError:
         return
+    finally:
+        readers._CLEAN_BLOCK = saved
     if lines is not None:
         CLEAN_SEEN.append(len(lines))
 
@@ -172,6 +179,21 @@ def test_the_generated_files_were_often_clean() -> None:
     # The property above compares only files clean_lines took: it must have taken many.
     if CLEAN_SEEN:
         assert len(CLEAN_SEEN) >= 20
+
+
+def test_a_file_read_in_small_blocks_gives_the_same_lines(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [
+        f"张伟{i},1101011990010112{i % 10}{i % 7},138001380{i:02d},京A123{i:02d}" for i in range(60)
+    ]
+    path = _write(tmp_path, "\r\n".join([HEADER, *rows, "", " , , , "]) + "\r\n", "gb18030")
+    whole, _, _, _ = _both(path)
+    monkeypatch.setattr(readers, "_CLEAN_BLOCK", 100)
+    blocks, _, _, _ = _both(path)
+    assert whole == blocks and len(whole) == 62
+    monkeypatch.setattr(readers, "_CLEAN_BLOCK", 10)  # shorter than a line: rows() reads it
+    assert _both(path)[0] is None
 
 
 def test_the_demo_files_are_clean(tmp_path: Path) -> None:
