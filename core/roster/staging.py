@@ -11,6 +11,7 @@ is therefore idempotent, and a staging that was killed is simply done again.
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -74,6 +75,9 @@ COLUMNS = (
     "quarantine",
     "staged_run",
 )
+
+
+logger = logging.getLogger(__name__)
 
 
 class StagingIncomplete(RuntimeError):
@@ -422,21 +426,33 @@ class Stager:
         same rows."""
         lines = table.clean_lines() if COLUMNAR else None
         if lines is not None:
+            import polars as pl
+
             from chelun.roster.columnar import columnar_records
 
-            records = columnar_records(
-                lines,
-                province=self.province,
-                source=source.name,
-                run=run,
-                columns=columns,
-                delimiter=table.delimiter or ",",
-                headers=len(table.headers),
-            )
-            del lines
-            if records is not None:
-                stored = self._store(records.batches(self.batch_rows))
-                return (*stored, records.blank_rows)
+            try:
+                records = columnar_records(
+                    lines,
+                    province=self.province,
+                    source=source.name,
+                    run=run,
+                    columns=columns,
+                    delimiter=table.delimiter or ",",
+                    headers=len(table.headers),
+                )
+                del lines
+                if records is not None:
+                    stored = self._store(records.batches(self.batch_rows))
+                    return (*stored, records.blank_rows)
+            except pl.exceptions.PolarsError as error:
+                # Never expected; the rows are read again below and their batches rewrite any
+                # stored already (same run, same keys). Polars' message may quote a cell: only
+                # its kind is told.
+                logger.warning(
+                    "source %s: the column-at-a-time reading failed (%s); reading it row by row",
+                    source.name,
+                    type(error).__name__,
+                )
             # Ragged rows: read the file again, row by row (clean_lines closed the table).
             with open_table(source.path) as again:
                 rows = record_rows(self.province, source.name, run, columns, again.rows())

@@ -106,6 +106,9 @@ _ESCAPE = "chelun.readers.escape"
 #: Largest file Table.clean_lines reads whole (a bigger one is read as a stream by rows()):
 #: decoded, a file takes several times its size in memory.
 CLEAN_TEXT_LIMIT = 128 << 20
+#: Most lines Table.clean_lines takes (the pilot's biggest file has 640,000): a file of millions
+#: of short lines would make a frame bigger than the file; rows() streams it instead.
+CLEAN_LINES_LIMIT = 2_000_000
 _CLEAN_BLOCK = 16 << 20  # bytes decoded at a time by Table.clean_lines
 # Characters that send a file to rows(): NUL and the other control characters but tab, LF and
 # CR (CR is checked apart), the odd line breaks and a BOM inside the text.
@@ -1510,8 +1513,9 @@ class Table:
         needs none of what rows() does for broken files; None otherwise. Call it before rows();
         after it returned lines, rows() cannot be used.
 
-        Clean means: at most ``limit`` bytes; the whole file decodes strictly in the encoding
-        detected (no mixed or undecodable lines); no quote character anywhere (so no quoted
+        Clean means: at most ``limit`` bytes and ``CLEAN_LINES_LIMIT`` lines; the whole file
+        decodes strictly in the encoding detected (no mixed or undecodable lines); no quote
+        character anywhere (so no quoted
         cell, stray quote or line break inside a cell); no NUL, other control character, odd
         line break or BOM inside; CR only as part of CRLF; no line longer than FIELD_LIMIT;
         and the header is the first non-blank line (no title rows). Such a file's records are
@@ -1534,6 +1538,8 @@ class Table:
                 return None
             raw = self.path.read_bytes()
         except OSError:
+            return None
+        if raw.count(b"\n") > CLEAN_LINES_LIMIT:
             return None
         start = next((len(magic) for magic, _, _ in _BOMS if raw.startswith(magic)), 0)
         import polars as pl

@@ -170,3 +170,37 @@ def test_an_intake_stores_the_same_either_way(
     reference.dispose()
     assert stored[0] == stored[1]
     assert len(stored[0][0]) > 1500
+
+
+def test_a_failure_of_the_columnar_path_falls_back_without_quoting_a_cell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    import polars as pl
+
+    from chelun.roster import columnar
+
+    sources = generate_province(tmp_path / "in", "62", 300, seed=9, spreadsheet=False)
+    inputs = [SourceInput(s.name, s.path) for s in sources]
+    real = columnar._records
+    calls = {"n": 0}
+
+    def failing(chunk: pl.DataFrame, **kwargs: object) -> pl.DataFrame:
+        calls["n"] += 1
+        if calls["n"] == 2:  # after the first file's rows were stored
+            raise pl.exceptions.ComputeError("cell 620102199001011234 is odd")
+        return real(chunk, **kwargs)
+
+    stored = []
+    for broken in (False, True):
+        if broken:
+            monkeypatch.setattr(columnar, "_records", failing)
+        database = Database(f"sqlite:///{tmp_path / f'{broken}.db'}")
+        database.ensure_schema()
+        host = PluginHost(Settings(), entry_points=False)
+        RosterIntake(database, host.manager("62"), "62", actor="test").run(inputs, workers=1)
+        stored.append(_stored(database, "62"))
+        database.dispose()
+    assert stored[0] == stored[1]
+    warned = [r for r in caplog.records if "row by row" in r.getMessage()]
+    assert len(warned) == 1 and "ComputeError" in warned[0].getMessage()
+    assert "620102199001011234" not in caplog.text

@@ -196,6 +196,14 @@ def test_a_file_read_in_small_blocks_gives_the_same_lines(
     assert _both(path)[0] is None
 
 
+def test_too_many_lines_are_left_to_rows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = _write(tmp_path, HEADER + "\n" + "张伟,1,2,3\n" * 50)
+    monkeypatch.setattr(readers, "CLEAN_LINES_LIMIT", 50)
+    assert _both(path)[0] is None
+    monkeypatch.setattr(readers, "CLEAN_LINES_LIMIT", 51)
+    assert len(_both(path)[0]) == 50
+
+
 def test_the_demo_files_are_clean(tmp_path: Path) -> None:
     from chelun.demo.roster import generate_province
 
