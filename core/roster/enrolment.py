@@ -8,6 +8,7 @@ running it again changes nothing.
 
 from __future__ import annotations
 
+import gc
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -25,7 +26,7 @@ from chelun.roster.models import (
     EnterpriseSummary,
     Pairing,
 )
-from chelun.storage.db import Database
+from chelun.storage.db import Database, plain_rows
 from chelun.storage.events import NewEvent, record
 from chelun.storage.tables import Branch as BranchRow
 from chelun.storage.tables import Driver
@@ -50,9 +51,14 @@ def enterprises_of(connection: Connection, province: str) -> list[EnterpriseSumm
         .group_by(Driver.uscc)
         .order_by(Driver.uscc)
     )
+    # The roster's own figures, typed by the query: built without validation.
     return [
-        EnterpriseSummary(
-            uscc=uscc, name=name or uscc, county=uscc[2:8], drivers=drivers, members=members or 0
+        EnterpriseSummary.model_construct(
+            uscc=uscc,
+            name=name or uscc,
+            county=uscc[2:8],
+            drivers=int(drivers),
+            members=int(members or 0),
         )
         for uscc, name, drivers, members in rows
     ]
@@ -125,6 +131,17 @@ class Enrolment:
         self.cap = cap
 
     def run(self) -> EnrolmentResult:
+        # Hundreds of thousands of rows and profiles, none in a cycle: the cyclic collector
+        # would only walk them again and again (as in chelun.demo.roster).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run()
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _run(self) -> EnrolmentResult:
         with self.database.connect() as connection:
             registered = collect_branches(
                 self.pm, self.province, enterprises_of(connection, self.province)
@@ -210,7 +227,8 @@ class Enrolment:
         return len(updates)
 
     def _pair(self, connection: Connection) -> int:
-        rows = connection.execute(
+        rows = plain_rows(
+            connection,
             select(
                 Driver.id,
                 Driver.home_county,
@@ -225,18 +243,18 @@ class Enrolment:
                 Driver.id_number.is_not(None),
                 Driver.home_county.is_not(None),
             )
-            .order_by(Driver.id)
-        ).all()
+            .order_by(Driver.id),
+        )
         loads = Counter(
-            driver_code(self.province, row.contact) for row in rows if row.contact is not None
+            driver_code(self.province, contact) for *_, contact in rows if contact is not None
         )
         by_city: dict[str, tuple[list[tuple], list[tuple]]] = defaultdict(lambda: ([], []))
         for row in rows:
-            members, ordinary = by_city[row.home_county[:4]]
-            if row.member:
-                members.append(tuple(row)[:5])
-            elif row.contact is None:
-                ordinary.append(tuple(row)[:5])
+            members, ordinary = by_city[row[1][:4]]
+            if row[2]:
+                members.append(row[:5])
+            elif row[5] is None:
+                ordinary.append(row[:5])
         paired = 0
         for city in sorted(by_city):
             member_rows, ordinary_rows = by_city[city]

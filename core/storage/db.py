@@ -200,3 +200,22 @@ def open_database(settings: Settings | None = None, *, migrate: bool = True) -> 
     if migrate:
         database.ensure_schema()
     return database
+
+
+def plain_rows(connection: Connection, statement: Any) -> list[tuple[Any, ...]]:
+    """Every row of a SELECT as the database driver returns it: plain tuples, no result
+    processing (SQLite's booleans stay 0 and 1, its dates text). For the reads of a whole
+    province's roster, where building SQLAlchemy rows costs more than the query (0.7 s of 1.9 s
+    for Jiangsu's 767,000 drivers at pilot scale). Its parameters must be plain values: no
+    expanding IN, no types that process what they bind."""
+    compiled = statement.compile(connection)
+    values = compiled.construct_params()
+    params: Any = values
+    if compiled.positional:
+        params = tuple(values[name] for name in compiled.positiontup or ())
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(compiled.string, params)
+        return cursor.fetchall()
+    finally:
+        cursor.close()

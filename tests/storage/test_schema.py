@@ -119,3 +119,22 @@ def test_events_cannot_be_rewritten(database: Database) -> None:
         record(connection, [NewEvent("62", "user:test", "driver", "1", "test.one", "because")])
     with pytest.raises(Exception, match="append-only"), database.connect() as connection:
         connection.execute(text("UPDATE event SET reason = 'rewritten'"))
+
+
+def test_plain_rows_are_the_drivers_rows_as_tuples(database: Database) -> None:
+    from chelun.storage.db import plain_rows
+
+    with database.connect() as connection:
+        connection.execute(
+            insert(Driver),
+            [_driver(key=f"62010219900101{i:04d}", member=i % 2 == 0) for i in range(5)],
+        )
+        query = (
+            select(Driver.id, Driver.key, Driver.member, Driver.branch)
+            .where(Driver.province == "62", Driver.records >= 1)
+            .order_by(Driver.id)
+        )
+        plain = plain_rows(connection, query)
+        rows = connection.execute(query).all()
+    assert [type(row) for row in plain] == [tuple] * 5
+    assert [(i, k, bool(m), b) for i, k, m, b in plain] == [tuple(row) for row in rows]
