@@ -142,6 +142,7 @@ _LABELS = ("姓名", "身份证号码", "身份证号", "政治面貌")
 _ASCII_KEYS = sorted((key for key in FIELD_MASKS if key.isascii()), key=len, reverse=True)
 _CJK_KEYS = sorted((key for key in FIELD_MASKS if not key.isascii()), key=len, reverse=True)
 _VALUE = r"""(?:(?P<q>['"])(?P<quoted>.*?)(?P=q)|(?P<bare>[^\s,;，；。、'"()\[\]{}<>]+))"""
+_UNQUOTED = "(?![\"'])"  # a label not closed by a quote: a quoted one names a column
 _FIELD_PATTERNS = (
     # name=张伟, phone=138...: an assignment in lower case (as code writes it, not NAME=PATH),
     # never a word ending in a key (flow_name=...)
@@ -150,9 +151,9 @@ _FIELD_PATTERNS = (
     re.compile(
         rf"""(?P<kq>['"])(?P<key>(?i:{"|".join(_ASCII_KEYS + _CJK_KEYS)}))(?P=kq)\s*:\s*""" + _VALUE
     ),
-    # 姓名：张伟, 姓名张伟, 司机：张伟
+    # 姓名：张伟, 姓名张伟, 司机：张伟; not a quoted column name ('姓名', '身份证号': a header list)
     re.compile(
-        rf"(?:(?P<key>{'|'.join(_LABELS)})\s*[:：=]?|(?P<other>{'|'.join(_CJK_KEYS)})\s*[:：=]"
+        rf"(?:(?P<key>{'|'.join(_LABELS)}){_UNQUOTED}\s*[:：=]?|(?P<other>{'|'.join(_CJK_KEYS)})\s*[:：=]"
         rf"|(?P<marker>{'|'.join(NAME_MARKERS)})\s*[:：=])\s*" + _VALUE
     ),
 )

@@ -398,3 +398,14 @@ def test_chelun_log_calls_are_never_handed_personal_fields() -> None:
                         ]
     assert calls >= 3  # the intake flow's and the plugin manager's, at least
     assert not offending, offending
+
+
+def test_a_list_of_column_names_is_not_taken_for_labelled_values() -> None:
+    # A profile error shows the file's headers: '姓名', '身份证号' name columns, they label nothing.
+    headers = "no source profile matches the headers ['姓名', '身份证号', '手机号']"
+    assert mask_text(headers) == headers
+    assert (
+        mask_text("姓名：张伟，身份证号 620102199001011234")
+        == "姓名：张*，身份证号 620102********1234"
+    )
+    assert mask_text("{'姓名': '张伟'}") == "{'姓名': '张*'}"
