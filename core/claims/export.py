@@ -168,8 +168,13 @@ class ClaimStats:
         return statistics.median(self.days_to_payment) if self.days_to_payment else None
 
 
-def claim_stats(database: Database, province: str) -> ClaimStats:
-    """The province's claim figures, from the stored claims in one pass."""
+def claim_stats(
+    database: Database,
+    province: str,
+    reported_between: tuple[dt.datetime, dt.datetime] | None = None,
+) -> ClaimStats:
+    """The province's claim figures, from the stored claims in one pass; only the claims
+    reported in ``[start, end)`` when ``reported_between`` is given (the report's period)."""
     stats = ClaimStats()
     query = select(
         Claim.status,
@@ -179,6 +184,9 @@ def claim_stats(database: Database, province: str) -> ClaimStats:
         Claim.reported_at,
         Claim.paid_at,
     ).where(Claim.province == province)
+    if reported_between is not None:
+        start, end = reported_between
+        query = query.where(Claim.reported_at >= start, Claim.reported_at < end)
     with database.engine.connect() as connection:
         for status, reason_code, claimed, paid, reported_at, paid_at in connection.execute(query):
             if status == "quarantined":

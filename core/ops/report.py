@@ -323,42 +323,9 @@ def grievance_figures(
 def claim_figures(database: Database, province: str, period: Period) -> ClaimStats:
     """The claims reported in the period, counted as ``chelun.claims.export.claim_stats``
     counts them all: paid, refused by reason, open, quarantined, the amounts."""
-    from sqlalchemy import select
+    from chelun.claims.export import claim_stats
 
-    from chelun.claims.export import ClaimStats
-    from chelun.storage.tables import Claim
-
-    stats = ClaimStats()
-    query = select(
-        Claim.status,
-        Claim.reason_code,
-        Claim.amount_claimed,
-        Claim.amount_paid,
-        Claim.reported_at,
-        Claim.paid_at,
-    ).where(Claim.province == province)
-    bounds = period.instants()
-    if bounds is not None:
-        query = query.where(Claim.reported_at >= bounds[0], Claim.reported_at < bounds[1])
-    with database.engine.connect() as connection:
-        for status, reason_code, claimed, paid, reported_at, paid_at in connection.execute(query):
-            if status == "quarantined":
-                stats.quarantined += 1
-                continue
-            stats.reported += 1
-            stats.amount_claimed += claimed or Decimal("0.00")
-            if status == "paid":
-                stats.paid += 1
-                stats.amount_paid += paid or Decimal("0.00")
-                if reported_at is not None and paid_at is not None:
-                    stats.days_to_payment.append((paid_at - reported_at).total_seconds() / 86_400)
-            elif status == "rejected":
-                stats.refused += 1
-                code = reason_code or "unknown"
-                stats.refused_by_reason[code] = stats.refused_by_reason.get(code, 0) + 1
-            else:
-                stats.open += 1
-    return stats
+    return claim_stats(database, province, period.instants())
 
 
 def visit_figures(database: Database, province: str, period: Period) -> VisitFigures:
