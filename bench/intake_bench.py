@@ -47,6 +47,16 @@ is sent anywhere.
    at head on either backend. On SQLite (the home's own file); with ``--database`` on SQLite
    and then on a fresh PostgreSQL schema (``CHELUN_DATABASE_URL``), so that the
    PostgreSQL/SQLite ratio comes from one run. The roster's figures are read afterwards.
+6. The store floor, after the command line on SQLite, in a child process that imports sqlite3
+   only: every row of every table the intake left in its SQLite database (source records with
+   their normalised fields, links and quarantine reasons; the roster; the events; the rest),
+   written with ``executemany`` into the same schema in a fresh file with the fast floor's
+   pragmas, tables first, indexes after; only the writes are timed. What storing alone
+   costs: with the fast floor's parse time it is a lower bound for any intake that keeps what
+   this one keeps, and the report says how much of the target it leaves for everything else.
+   Beside it, the start floor: this interpreter importing SQLAlchemy's ORM, pydantic and pluggy
+   and nothing else (the stack every ``chelun`` process stores through), spawn to exit, the
+   median of 5 runs; the bound counts it once per ``chelun intake`` process.
 
 Peak RSS: the parent reaps each child with ``os.wait4``, whose ``ru_maxrss`` is that child's
 (on Linux the largest of it and the children it reaped itself), but never below this script's
@@ -503,6 +513,103 @@ def child_fast_floor(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+STORE_FLOOR_CHUNK = 100_000
+
+
+def child_store_floor(spec: dict[str, Any]) -> dict[str, Any]:
+    """What storing alone costs: the rows a finished intake keeps, written with no logic.
+
+    Imports sqlite3 only. ``spec["source"]`` is the command line's SQLite database after every
+    province's intake; its schema (tables, then indexes) is created in a fresh file with the
+    fast floor's pragmas (WAL, synchronous=NORMAL; foreign keys off, as sqlite3 leaves them),
+    and every row of every table is inserted with ``executemany`` in the order it is stored,
+    ``STORE_FLOOR_CHUNK`` rows a time with a commit after each. Only the writes are timed:
+    each chunk is fetched from the source before its clock starts. A lower bound for any
+    program that keeps what intake keeps (each source row with its normalised fields, link and
+    quarantine reason; the roster; the append-only events), however it computes them.
+    """
+    source = sqlite3.connect(f"file:{spec['source']}?mode=ro", uri=True)
+    path = Path(spec["database"])
+    _fresh_sqlite(path)
+    connection = sqlite3.connect(path)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    schema = source.execute(
+        "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL "
+        "AND name NOT LIKE 'sqlite_%' AND type IN ('table', 'index', 'trigger') "
+        "ORDER BY type = 'table' DESC, type = 'index' DESC, rowid"
+    ).fetchall()
+    tables = [name for kind, name, _sql in schema if kind == "table"]
+    seconds = cpu_seconds = 0.0
+    counts: dict[str, int] = {}
+    per_table: dict[str, float] = {}
+
+    def timed(work: Any) -> None:
+        nonlocal seconds, cpu_seconds
+        t0, c0 = time.perf_counter(), time.process_time()
+        work()
+        seconds += time.perf_counter() - t0
+        cpu_seconds += time.process_time() - c0
+
+    def create() -> None:
+        for kind, _name, sql in schema:
+            if kind == "table":
+                connection.execute(sql)
+        connection.commit()
+
+    timed(create)
+    for table in tables:  # bounded: the schema's tables
+        cursor = source.execute(f'SELECT * FROM "{table}"')
+        marks = ", ".join("?" * len(cursor.description))
+        sql = f'INSERT INTO "{table}" VALUES ({marks})'
+        counts[table] = 0
+        before = seconds
+        while chunk := cursor.fetchmany(STORE_FLOOR_CHUNK):  # bounded by the table's rows
+            timed(lambda c=chunk, q=sql: (connection.executemany(q, c), connection.commit()))
+            counts[table] += len(chunk)
+        per_table[table] = round(seconds - before, 3)
+
+    def finish() -> None:  # indexes and triggers after the rows, the cheaper way round
+        for kind, _name, sql in schema:
+            if kind != "table":
+                connection.execute(sql)
+        connection.commit()
+
+    timed(finish)
+    connection.close()
+    source.close()
+    return {
+        "rows": sum(counts.values()),
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "tables": {t: {"rows": counts[t], "seconds": per_table[t]} for t in tables if counts[t]},
+        "database_bytes": _db_bytes(path),
+        "modules": sorted(m for m in ("chelun", "sqlalchemy", "polars") if m in sys.modules),
+    }
+
+
+#: What a process that stores through the stack DESIGN.md fixes (SQLAlchemy's ORM, pydantic
+#: models, pluggy hooks) must import before it does anything.
+START_FLOOR_IMPORT = "import sqlalchemy.orm, pydantic, pluggy"
+START_FLOOR_RUNS = 5
+
+
+def start_floor(workdir: Path, timeout: float) -> dict[str, Any]:
+    """The cheapest start of a process on chelun's stack: this interpreter running
+    ``START_FLOOR_IMPORT`` and nothing else, spawn to exit, ``START_FLOOR_RUNS`` times after a
+    warm-up; the median counts."""
+    runs = []
+    for _ in range(START_FLOOR_RUNS + 1):  # bounded: a warm-up and the runs
+        started = time.perf_counter()
+        child = subprocess.Popen([sys.executable, "-c", START_FLOOR_IMPORT], cwd=workdir)
+        reaped = _reap(child, started, timeout)
+        if reaped["exit"] != 0:
+            raise SystemExit(f"the start floor failed (exit {reaped['exit']})")
+        runs.append(reaped["figures"]["wall_seconds"])
+    runs = sorted(runs[1:])
+    return {"seconds": runs[len(runs) // 2], "runs": runs, "command": START_FLOOR_IMPORT}
+
+
 def _live_children_cpu() -> float:
     """CPU seconds of this process's live children (the staging pool keeps its workers)."""
     ticks = os.sysconf("SC_CLK_TCK")
@@ -641,7 +748,12 @@ def child_intake(spec: dict[str, Any]) -> dict[str, Any]:
 
 def child_main(kind: str, spec_path: str, out_path: str) -> int:
     spec = json.loads(Path(spec_path).read_text())
-    steps = {"fast-floor": child_fast_floor, "floor": child_floor, "intake": child_intake}
+    steps = {
+        "fast-floor": child_fast_floor,
+        "floor": child_floor,
+        "intake": child_intake,
+        "store-floor": child_store_floor,
+    }
     result = steps[kind](spec)
     result["vm_hwm_kb"] = _vm_hwm_kb()
     # The largest single reaped child (a staging worker), kB; 0 when staging stayed in-process.
@@ -941,6 +1053,7 @@ STEP_LABELS = (
     ("intake", "intake in-process"),
     ("cli_sqlite", "cli sqlite"),
     ("cli_postgresql", "cli postgresql"),
+    ("store_floor", "store floor"),
 )
 
 
@@ -1096,7 +1209,7 @@ def report(result: dict[str, Any]) -> None:
 
 def _report_cli(result: dict[str, Any]) -> None:
     """The command line's seconds per province, SQLite and PostgreSQL side by side."""
-    runs = [(label, result[key]) for key, label in STEP_LABELS[3:] if result.get(key)]
+    runs = [(label, result[key]) for key, label in STEP_LABELS[3:5] if result.get(key)]
     if not runs:
         return
     print()
@@ -1200,6 +1313,49 @@ def verdict(result: dict[str, Any]) -> None:
             f"cpu {cli['cpu_seconds'] / max(fast['process_cpu_seconds'], 0.01):.1f}x",
         )
         parts.append(f"cli/fast floor = {value:.1f}x (target <= {TARGET_CLI_RATIO:g}x)")
+    store = result.get("store_floor")
+    if fast and store:
+        _ratio(
+            result,
+            "store floor / fast floor",
+            store["seconds"],
+            fast["wall_seconds"],
+            None,
+            "writing the rows intake keeps, no logic; the fast floor's whole process",
+        )
+        processes = len(cli["provinces"]) if cli else 0
+        start = result.get("start_floor", {}).get("seconds", 0.0) * processes
+        bound = store["seconds"] + fast["parse_seconds"] + start
+        value = _ratio(
+            result,
+            "(store + parse + start) / fast floor",
+            bound,
+            fast["wall_seconds"],
+            None,
+            f"a lower bound for intake: {store['seconds']:.1f} s to store, "
+            f"{fast['parse_seconds']:.1f} s to parse, {start:.1f} s to start "
+            f"{processes} processes, no logic",
+        )
+        if value is not None:
+            left = TARGET_CLI_RATIO * fast["wall_seconds"] - bound
+            what = "storing what intake keeps, parsing its files and starting its processes"
+            notes.append(
+                f"{what}, with no logic, is {value:.2f}x the fast floor; a "
+                f"{TARGET_CLI_RATIO:g}x target leaves {left:.1f} s for reading back, "
+                "normalising, linking, verifying and enrolling"
+                if left > 0
+                else f"{what}, with no logic, is {value:.2f}x the fast floor: the "
+                f"{TARGET_CLI_RATIO:g}x target is below it"
+            )
+        if cli:
+            _ratio(
+                result,
+                "cli sqlite / store floor",
+                cli["seconds"],
+                store["seconds"],
+                None,
+                "what logic, reading back and start-up add to storing",
+            )
     if fast and cli_pg:
         _ratio(
             result,
@@ -1247,7 +1403,7 @@ def verdict(result: dict[str, Any]) -> None:
         parts.append(f"cli pg/sqlite = {value:.2f}x (target <= {TARGET_PG_RATIO:g}x)")
 
     expected = result["input"]["rows"]
-    for key, label in STEP_LABELS:
+    for key, label in STEP_LABELS[:5]:  # the store floor's rows are every table's
         step = result.get(key)
         if step and not step.get("failed") and step["rows"] != expected:
             notes.append(f"row counts differ: {label} {step['rows']:,}, input {expected:,}")
@@ -1483,6 +1639,30 @@ def main(argv: list[str] | None = None) -> int:
             )
         for finish in finishes:  # after every process: reading the rosters imports chelun
             finish()
+        cli = result.get("cli_sqlite")
+        if cli and not cli["failed"]:
+            print(
+                f"      store floor: the rows intake kept on {backends[0]}, rewritten", flush=True
+            )
+            database = workdir / "store-floor.db"
+            databases.append(database)
+            spec = {
+                "source": str(workdir / "cli-sqlite" / "home" / "chelun.db"),
+                "database": str(database),
+            }
+            result["store_floor"] = run_child("store-floor", spec, workdir, args.timeout)
+            f = result["store_floor"]
+            print(
+                f"      {f['rows']:,} rows in {f['seconds']:.1f} s, "
+                f"peak RSS {f['peak_rss_mb']:.0f} MB",
+                flush=True,
+            )
+            result["start_floor"] = start_floor(workdir, args.timeout)
+            print(
+                f"      start floor: {result['start_floor']['seconds']:.2f} s a process "
+                f"({START_FLOOR_IMPORT})",
+                flush=True,
+            )
 
     result["load_end"] = _load()
     verdict(result)
