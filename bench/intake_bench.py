@@ -1,4 +1,4 @@
-"""Roster intake at pilot scale, beside two floors measured in the same run.
+"""Roster intake at pilot scale, beside its floors measured in the same run.
 
     python bench/intake_bench.py --drivers 1930000 [--workdir bench/out] [--keep-data]
     python bench/intake_bench.py --drivers 100000                 # a quick run
