@@ -1496,7 +1496,8 @@ def main(argv: list[str] | None = None) -> int:
         "--only",
         type=_steps,
         metavar="STEP[,STEP]",
-        help=f"run these steps only, of: {', '.join(STEPS)}",
+        help=f"run these steps only, of: {', '.join(STEPS)} (the store and start floors "
+        "run after cli, on its SQLite database)",
     )
     parser.add_argument(
         "--workers", type=int, default=2, help="staging processes, as CHELUN_WORKERS (default 2)"
