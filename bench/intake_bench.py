@@ -1420,6 +1420,8 @@ def verdict(result: dict[str, Any]) -> None:
             notes.append(f"fast floor stored {fast['stored_rows']:,} of {fast['rows']:,} rows")
         if "chelun" in fast["modules"]:
             notes.append("the fast floor child imported chelun")
+    if store and store["modules"]:
+        notes.append(f"the store floor child imported {', '.join(store['modules'])}")
     rss = []
     for key, label in (("intake", "intake"), *((k, k.replace("_", " ")) for k in runs)):
         step = result.get(key)

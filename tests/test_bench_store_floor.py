@@ -100,7 +100,7 @@ def _result(store_seconds: float) -> dict:
         "peak_rss_mb": 300.0,
         "provinces": [{"province": "62", "balanced": True}] * 4,
     }
-    store = {"rows": 250, "seconds": store_seconds, "peak_rss_mb": 90.0}
+    store = {"rows": 250, "seconds": store_seconds, "peak_rss_mb": 90.0, "modules": []}
     return {
         "fast_floor": fast,
         "cli_sqlite": cli,
@@ -126,6 +126,14 @@ def test_the_report_says_when_the_target_is_below_the_store_floor(bench):
     bench.verdict(result)
     assert any("the 3x target is below it" in note for note in result["notes"])
     assert not any("row counts differ" in note for note in result["notes"])
+    assert not any("store floor child imported" in note for note in result["notes"])
+
+
+def test_the_report_says_when_the_store_floor_imported_more_than_sqlite3(bench):
+    result = _result(store_seconds=4.0)
+    result["store_floor"]["modules"] = ["chelun", "sqlalchemy"]
+    bench.verdict(result)
+    assert "the store floor child imported chelun, sqlalchemy" in result["notes"]
 
 
 def test_the_start_floor_is_a_median_of_real_processes(bench, tmp_path):
